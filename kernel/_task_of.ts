@@ -1,0 +1,7 @@
+import type { TaskCore } from "./_core.ts";
+import { Task } from "./task.ts";
+
+/** The public Task of a task record, created on first use. */
+export function taskOf<T = unknown>(core: TaskCore): Task<T> {
+  return (core.facade ?? new Task<T>(core)) as Task<T>;
+}

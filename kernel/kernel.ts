@@ -1,0 +1,197 @@
+/**
+ * The kernel: runs tasks, delivers cancellations and timeouts, keeps time.
+ *
+ * Principles (after curio's own kernel essay):
+ *
+ * - **Tasks are ordinary async functions.** No generators, no wrappers: a
+ *   task's `finally` blocks are ordinary code, and cancellation arrives as a
+ *   {@linkcode CancelledError} thrown at the `await` where the task is blocked.
+ * - **A small core.** The kernel knows one way to block (a trap: a promise it
+ *   settles itself) and one way to wake (its ready queue). Locks, queues,
+ *   sockets and workers are all built from the public traps in
+ *   `kernel/traps.ts`; none of them is special to the kernel.
+ * - **Time belongs to the kernel.** All deadlines sit in one heap that arms a
+ *   single host timer; a {@linkcode MockClock} replaces real time in tests.
+ * - **Nobody starves.** Tasks that only talk to each other would never let
+ *   Deno's event loop run; the kernel yields to it every few milliseconds.
+ *
+ * Semantics, where the manual (curio 0.4) and newer curio differ:
+ *
+ * - `run()` waits for every non-daemon task (manual), then cancels daemons.
+ * - `spawn()` runs the child up to its first blocking point before returning
+ *   (manual); `cancel()` returns true/false (manual).
+ * - An operation that can complete at once (a free lock, a non-empty queue, a
+ *   set event) completes without being a cancellation point; `sleep(0)`
+ *   always is one (both).
+ * - A cancel that arrives while the target is not blocked is delivered at its
+ *   next blocking operation; a task may cancel itself (newer).
+ * - A task is cancelled once: a second `cancel()` waits and never interrupts
+ *   the target's cleanup (both).
+ * - `TaskTimeout` is a `CancelledError`; nested timeouts raise
+ *   `TimeoutCancellationError` in inner blocks and `UncaughtTimeoutError` for
+ *   an escaped inner timeout (newer: the manual's version lost deadlines).
+ *
+ * @module
+ */
+
+import { checkTaskFunction, Scheduler, type TaskCore } from "./_core.ts";
+import { type Clock, monotonicClock } from "./clock.ts";
+import { CurioError } from "./errors.ts";
+
+/** Options for {@linkcode run} and {@linkcode Kernel}. */
+export interface KernelOptions {
+  /** Log a crashed task's id, name and stack to stderr (default `true`). */
+  logErrors?: boolean;
+  /**
+   * The manual's `pdb`: execute a `debugger` statement when a task crashes,
+   * so an attached inspector (`deno run --inspect-brk`) stops there.
+   */
+  debug?: boolean;
+  /**
+   * Start the monitor console (default port 48802 on 127.0.0.1). `true`, or
+   * `{ host, port }`.
+   */
+  withMonitor?: boolean | { host?: string; port?: number };
+  /** The clock for sleeps and timeouts (default: the monotonic clock). */
+  clock?: Clock;
+}
+
+/** Options for {@linkcode Kernel.prototype.run}. */
+export interface KernelRunOptions {
+  /** After the tasks finish, cancel daemon tasks and shut down cleanly. */
+  shutdown?: boolean;
+}
+
+/**
+ * A curio kernel. {@linkcode run} is the usual entry point; create a Kernel
+ * to run several main functions one after another on the same kernel.
+ *
+ * @example Usage
+ * ```ts
+ * import { Kernel, sleep } from "@curio/curio";
+ * import assert from "node:assert/strict";
+ *
+ * await using kernel = new Kernel();
+ * assert.equal(await kernel.run(async () => 1), 1);
+ * assert.equal(await kernel.run(async () => {
+ *   await sleep(0);
+ *   return 2;
+ * }), 2);
+ * ```
+ */
+export class Kernel {
+  #sched: Scheduler;
+  #running = false;
+
+  /**
+   * Creates a kernel; nothing runs until {@linkcode Kernel.prototype.run}.
+   *
+   * @param options `logErrors`, `debug`, `withMonitor`, `clock`.
+   */
+  constructor(options: KernelOptions = {}) {
+    this.#sched = new Scheduler({
+      logErrors: options.logErrors ?? true,
+      debug: options.debug ?? false,
+      clock: options.clock ?? monotonicClock,
+    });
+    this.#sched.kernel = this;
+  }
+
+  /**
+   * Runs `main` as a task, then runs the kernel until every non-daemon task
+   * has finished. With `shutdown: true` the remaining (daemon) tasks are then
+   * cancelled, newest first, each awaited. With no `main` and
+   * `shutdown: true`, just shuts the kernel down.
+   *
+   * @typeParam T What `main` resolves to.
+   * @param main The function to run as the main task.
+   * @param options `shutdown`.
+   * @returns `main`'s result (`undefined` without `main`).
+   * @throws {TypeError} If `main` is given but is not a function.
+   * @throws {CurioError} If the kernel is already running.
+   * @throws If `main` throws, that same error.
+   *
+   * @example Usage
+   * ```ts
+   * import { Kernel, spawn, sleep } from "@curio/curio";
+   * import assert from "node:assert/strict";
+   *
+   * const kernel = new Kernel();
+   * let ticks = 0;
+   * await kernel.run(async () => {
+   *   await spawn(async () => {
+   *     for (;;) {
+   *       await sleep(0);
+   *       ticks++;
+   *     }
+   *   }, { daemon: true });
+   * });
+   * await kernel.run(undefined, { shutdown: true }); // cancels the daemon
+   * assert(ticks >= 0);
+   * ```
+   */
+  async run<T>(
+    main?: () => Promise<T>,
+    options: KernelRunOptions = {},
+  ): Promise<T | undefined> {
+    if (main !== undefined) checkTaskFunction(main, "run", "() => main(x)");
+    if (this.#running) {
+      throw new CurioError("Cannot run the kernel: it is already running; await the first run()");
+    }
+    const sched = this.#sched;
+    this.#running = true;
+    sched.start();
+    let core: TaskCore | undefined;
+    try {
+      if (main !== undefined) {
+        core = sched.spawn(main, main.name || "main", false, true);
+      }
+      await sched.whenNonDaemonDone();
+      if (options.shutdown) await sched.shutdown();
+    } finally {
+      sched.stop();
+      this.#running = false;
+    }
+    if (core === undefined) return undefined;
+    if (core.failed) throw core.exception;
+    return core.result as T;
+  }
+
+  /** Shuts the kernel down: `await using kernel = new Kernel()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.run(undefined, { shutdown: true });
+  }
+}
+
+/**
+ * Runs `main` as the first task of a new kernel and resolves with its result
+ * once every non-daemon task has finished; daemon tasks are then cancelled.
+ * If `main` throws, `run` rejects with that same error.
+ *
+ * @typeParam T What `main` resolves to.
+ * @param main The main task's function.
+ * @param options `logErrors`, `debug`, `withMonitor`, `clock`.
+ * @returns `main`'s result.
+ *
+ * @example Usage
+ * ```ts
+ * import { run, sleep, spawn } from "@curio/curio";
+ * import assert from "node:assert/strict";
+ *
+ * async function hello(name: string): Promise<string> {
+ *   await sleep(0);
+ *   return "Hello " + name;
+ * }
+ *
+ * const greeting = await run(async () => {
+ *   const t = await spawn(() => hello("Guido"));
+ *   return await t.join();
+ * });
+ * assert.equal(greeting, "Hello Guido");
+ * ```
+ */
+export async function run<T>(main: () => Promise<T>, options?: KernelOptions): Promise<T> {
+  checkTaskFunction(main, "run", "() => main(x)");
+  const kernel = new Kernel(options);
+  return await kernel.run(main, { shutdown: true }) as T;
+}

@@ -1,0 +1,199 @@
+/**
+ * Timeouts: put a deadline on everything a task does inside a block.
+ *
+ * The deadline applies to the calling task: every kernel operation inside the
+ * block, however deeply nested, is cancelled with {@linkcode TaskTimeout}
+ * when it passes. Nested blocks follow curio: the block whose deadline
+ * expired raises `TaskTimeout`; an inner block interrupted by an outer
+ * deadline sees {@linkcode TimeoutCancellationError} (which the outer block
+ * turns into its `TaskTimeout`); a `TaskTimeout` escaping an inner block into
+ * an outer block whose own deadline has not expired becomes
+ * {@linkcode UncaughtTimeoutError}.
+ *
+ * @module
+ */
+
+import {
+  checkSeconds,
+  checkTaskFunction,
+  currentCore,
+  enterTimeout,
+  exitTimeout,
+  type TaskCore,
+} from "./_core.ts";
+import { TaskTimeout, TimeoutCancellationError, UncaughtTimeoutError } from "./errors.ts";
+
+/** Options for {@linkcode ignoreAfter} and {@linkcode ignoreAt}. */
+export interface IgnoreOptions<D> {
+  /** What to return when time runs out (default `undefined`). */
+  timeoutResult?: D;
+}
+
+async function withDeadline<T, D>(
+  task: TaskCore,
+  deadline: number,
+  fn: () => Promise<T>,
+  ignore: boolean,
+  timeoutResult: D,
+): Promise<T | D> {
+  const block = enterTimeout(task, deadline);
+  try {
+    return await fn();
+  } catch (error) {
+    if (!(error instanceof TaskTimeout || error instanceof TimeoutCancellationError)) throw error;
+    const stack = task.timeouts;
+    const mine = stack.lastIndexOf(block);
+    const outermost = stack.findIndex((b, i) => i <= mine && b.expired);
+    if (outermost === -1) {
+      throw new UncaughtTimeoutError(
+        "A timeout from an inner block was not caught; handle TaskTimeout inside the block that set it",
+        { cause: error },
+      );
+    }
+    if (outermost < mine) {
+      // An enclosing block's deadline passed: let it report the timeout.
+      if (error instanceof TimeoutCancellationError) throw error;
+      throw new TimeoutCancellationError(
+        `An enclosing timeout (deadline ${stack[outermost]!.deadline}) expired`,
+        { cause: error },
+      );
+    }
+    if (ignore) return timeoutResult;
+    if (error instanceof TaskTimeout) throw error;
+    throw new TaskTimeout(`Timed out after deadline ${deadline}`, { cause: error });
+  } finally {
+    exitTimeout(block);
+  }
+}
+
+function start(action: string, time: unknown, fn: unknown, absolute: boolean): [TaskCore, number] {
+  checkTaskFunction(fn, action, "() => op(x)");
+  const task = currentCore(action);
+  if (absolute) {
+    if (typeof time !== "number") {
+      throw new TypeError(
+        `Cannot ${action}: expected a deadline as a number, received ${typeof time}`,
+      );
+    }
+    if (Number.isNaN(time)) throw new RangeError(`Cannot ${action}: deadline is NaN`);
+    return [task, time];
+  }
+  checkSeconds(time, action);
+  return [task, task.sched.clock.now() + time];
+}
+
+/**
+ * Runs `fn` in the calling task with a time limit of `seconds`.
+ *
+ * @typeParam T What `fn` resolves to.
+ * @param seconds The time limit.
+ * @param fn The work to limit, as a function: `() => op(x)`.
+ * @returns `fn`'s result.
+ * @throws {TaskTimeout} If time runs out.
+ * @throws {RangeError} If `seconds` is negative or NaN.
+ *
+ * @example Usage
+ * ```ts
+ * import { MockClock, run, sleep, TaskTimeout, timeoutAfter } from "@curio/curio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   assert.equal(await timeoutAfter(5, async () => {
+ *     await sleep(1);
+ *     return "in time";
+ *   }), "in time");
+ *   await assert.rejects(timeoutAfter(5, () => sleep(10)), TaskTimeout);
+ * }, { clock: new MockClock({ autojump: 0 }) });
+ * ```
+ */
+export async function timeoutAfter<T>(seconds: number, fn: () => Promise<T>): Promise<T> {
+  const [task, deadline] = start("set a timeout", seconds, fn, false);
+  return await withDeadline(task, deadline, fn, false, undefined) as T;
+}
+
+/**
+ * Like {@linkcode timeoutAfter}, with an absolute deadline on the kernel
+ * clock ({@linkcode clock}).
+ *
+ * @typeParam T What `fn` resolves to.
+ * @param deadline When time runs out, in kernel-clock seconds.
+ * @param fn The work to limit.
+ * @returns `fn`'s result.
+ * @throws {TaskTimeout} If the deadline passes.
+ *
+ * @example Usage
+ * ```ts
+ * import { clock, MockClock, run, sleep, TaskTimeout, timeoutAt } from "@curio/curio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const deadline = (await clock()) + 2;
+ *   await assert.rejects(timeoutAt(deadline, () => sleep(3)), TaskTimeout);
+ *   assert.equal(await clock(), 2);
+ * }, { clock: new MockClock({ autojump: 0 }) });
+ * ```
+ */
+export async function timeoutAt<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+  const [task, at] = start("set a timeout", deadline, fn, true);
+  return await withDeadline(task, at, fn, false, undefined) as T;
+}
+
+/**
+ * Runs `fn` with a time limit of `seconds`; when time runs out, returns
+ * `timeoutResult` (default `undefined`) instead of raising.
+ *
+ * @typeParam T What `fn` resolves to.
+ * @typeParam D The type of `timeoutResult`.
+ * @param seconds The time limit.
+ * @param fn The work to limit.
+ * @param options `timeoutResult`.
+ * @returns `fn`'s result, or `timeoutResult` on timeout.
+ *
+ * @example Usage
+ * ```ts
+ * import { ignoreAfter, MockClock, run, sleep } from "@curio/curio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const r = await ignoreAfter(1, () => sleep(5), { timeoutResult: "late" });
+ *   assert.equal(r, "late");
+ * }, { clock: new MockClock({ autojump: 0 }) });
+ * ```
+ */
+export async function ignoreAfter<T, D = undefined>(
+  seconds: number,
+  fn: () => Promise<T>,
+  options: IgnoreOptions<D> = {},
+): Promise<T | D> {
+  const [task, deadline] = start("set a timeout", seconds, fn, false);
+  return await withDeadline(task, deadline, fn, true, options.timeoutResult as D);
+}
+
+/**
+ * Like {@linkcode ignoreAfter}, with an absolute deadline on the kernel clock.
+ *
+ * @typeParam T What `fn` resolves to.
+ * @typeParam D The type of `timeoutResult`.
+ * @param deadline When time runs out, in kernel-clock seconds.
+ * @param fn The work to limit.
+ * @param options `timeoutResult`.
+ * @returns `fn`'s result, or `timeoutResult` on timeout.
+ *
+ * @example Usage
+ * ```ts
+ * import { ignoreAt, MockClock, run, sleep } from "@curio/curio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   assert.equal(await ignoreAt(1, () => sleep(5)), undefined);
+ * }, { clock: new MockClock({ autojump: 0 }) });
+ * ```
+ */
+export async function ignoreAt<T, D = undefined>(
+  deadline: number,
+  fn: () => Promise<T>,
+  options: IgnoreOptions<D> = {},
+): Promise<T | D> {
+  const [task, at] = start("set a timeout", deadline, fn, true);
+  return await withDeadline(task, at, fn, true, options.timeoutResult as D);
+}

@@ -1,0 +1,36 @@
+/**
+ * curio for Deno: tasks, cancellation, timeouts, queues, locks, sockets,
+ * subprocesses and worker offload, on plain async functions.
+ *
+ * A port of David Beazley's curio. Tasks are ordinary `async` functions run
+ * by a small kernel; cancellation and timeouts arrive as exceptions at the
+ * `await` where a task is blocked, so `finally` blocks are ordinary code.
+ *
+ * ```ts
+ * import { run, sleep, spawn, timeoutAfter } from "@curio/curio";
+ *
+ * async function countdown(n: number): Promise<void> {
+ *   while (n > 0) {
+ *     await sleep(0.01);
+ *     n--;
+ *   }
+ * }
+ *
+ * await run(async () => {
+ *   const t = await spawn(() => countdown(3));
+ *   await timeoutAfter(5, () => t.join());
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export * from "./kernel/errors.ts";
+export * from "./kernel/clock.ts";
+export * from "./kernel/kernel.ts";
+export * from "./kernel/task.ts";
+export * from "./kernel/spawn.ts";
+export * from "./kernel/sleep.ts";
+export * from "./kernel/current_task.ts";
+export * from "./kernel/timeouts.ts";
+export * as traps from "./kernel/traps.ts";
