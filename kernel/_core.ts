@@ -404,6 +404,7 @@ export class Scheduler {
   #idlePending = false;
   #idleHandle: { clear(): void } | undefined = undefined;
   #allDone: Array<() => void> = [];
+  #shutdownHooks: Array<() => unknown> = [];
 
   constructor(options: SchedulerOptions) {
     this.clock = options.clock;
@@ -534,7 +535,10 @@ export class Scheduler {
     }
   }
 
-  /** Cancels every remaining task, newest first, each awaited. */
+  /**
+   * Cancels every remaining task, newest first, each awaited; then runs the
+   * shutdown hooks, last registered first.
+   */
   async shutdown(): Promise<void> {
     while (this.tasks.size > 0) {
       let newest: TaskCore | undefined;
@@ -542,6 +546,23 @@ export class Scheduler {
       this.requestCancel(newest!);
       await newest!.whenDone();
     }
+    while (this.#shutdownHooks.length > 0) {
+      const hook = this.#shutdownHooks.pop()!;
+      try {
+        await hook();
+      } catch (error) {
+        if (this.logErrors) console.error("curio: a shutdown hook failed:", error);
+      }
+    }
+  }
+
+  /** Runs `hook` when the kernel shuts down; returns a function that unregisters it. */
+  addShutdownHook(hook: () => unknown): () => void {
+    this.#shutdownHooks.push(hook);
+    return () => {
+      const i = this.#shutdownHooks.indexOf(hook);
+      if (i !== -1) this.#shutdownHooks.splice(i, 1);
+    };
   }
 
   // --- the ready queue ---------------------------------------------------

@@ -157,6 +157,40 @@ export class Kernel {
     return core.result as T;
   }
 
+  /**
+   * Registers cleanup to run when this kernel shuts down, after its tasks
+   * have been cancelled: how worker pools, listeners and the monitor release
+   * what they hold, so nothing outlives `run()`. Hooks run last registered
+   * first; a failing hook is logged and the others still run.
+   *
+   * @param hook The cleanup; may be async.
+   * @returns A function that unregisters the hook.
+   *
+   * @example Usage
+   * ```ts
+   * import { Kernel } from "@curio/curio";
+   * import { _getKernel } from "@curio/curio/traps";
+   * import assert from "node:assert/strict";
+   *
+   * const closed: string[] = [];
+   * const kernel = new Kernel();
+   * await kernel.run(async () => {
+   *   (await _getKernel()).onShutdown(() => {
+   *     closed.push("pool");
+   *   });
+   * });
+   * assert.deepEqual(closed, []);
+   * await kernel.run(undefined, { shutdown: true });
+   * assert.deepEqual(closed, ["pool"]);
+   * ```
+   */
+  onShutdown(hook: () => void | Promise<void>): () => void {
+    if (typeof hook !== "function") {
+      throw new TypeError("Cannot register shutdown hook: expected a function");
+    }
+    return this.#sched.addShutdownHook(hook);
+  }
+
   /** Shuts the kernel down: `await using kernel = new Kernel()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.run(undefined, { shutdown: true });
