@@ -20,8 +20,7 @@ Deno.test("run() rejects with the very error object main threw", async () => {
 Deno.test("run() rejects a Promise given as main with a TypeError showing the () => form", async () => {
   const p = Promise.resolve(1);
   await assert.rejects(
-    // deno-lint-ignore no-explicit-any
-    run(p as any),
+    run(p as never),
     (e: unknown) => e instanceof TypeError && /\(\) => main\(x\)/.test(e.message),
   );
 });

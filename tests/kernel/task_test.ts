@@ -31,16 +31,14 @@ Deno.test("spawn() runs the child up to its first blocking point before returnin
 Deno.test("spawn() rejects a Promise or a number with a TypeError showing spawn(() => f(x))", async () => {
   await run(async () => {
     const started = (async () => 1)();
-    // deno-lint-ignore no-explicit-any
     await assert.rejects(
-      spawn(started as any),
+      spawn(started as never),
       (e: unknown) =>
         e instanceof TypeError && /Promise/.test(e.message) &&
         /\(\) => child\(x\)/.test(e.message),
     );
-    // deno-lint-ignore no-explicit-any
     await assert.rejects(
-      spawn(42 as any),
+      spawn(42 as never),
       (e: unknown) => e instanceof TypeError && /number/.test(e.message),
     );
   });
@@ -296,8 +294,7 @@ Deno.test("Task.join() on itself is refused rather than deadlocking", async () =
 
 Deno.test("sleep() validates its argument", async () => {
   await run(async () => {
-    // deno-lint-ignore no-explicit-any
-    await assert.rejects(sleep("1" as any), TypeError);
+    await assert.rejects(sleep("1" as never), TypeError);
     await assert.rejects(sleep(NaN), RangeError);
     await assert.rejects(sleep(-1), RangeError);
     await assert.rejects(sleep(Infinity), RangeError);

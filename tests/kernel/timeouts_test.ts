@@ -143,11 +143,9 @@ Deno.test("timeouts validate their arguments", async () => {
   await run(async () => {
     await assert.rejects(timeoutAfter(NaN, () => sleep(1)), RangeError);
     await assert.rejects(timeoutAfter(-1, () => sleep(1)), RangeError);
-    // deno-lint-ignore no-explicit-any
-    await assert.rejects(timeoutAfter("1" as any, () => sleep(1)), TypeError);
-    // deno-lint-ignore no-explicit-any
+    await assert.rejects(timeoutAfter("1" as never, () => sleep(1)), TypeError);
     await assert.rejects(
-      timeoutAfter(1, sleep(1) as any),
+      timeoutAfter(1, sleep(1) as never),
       (e: unknown) => e instanceof TypeError && /\(\) => op\(x\)/.test(e.message),
     );
     await assert.rejects(timeoutAt(NaN, () => sleep(1)), RangeError);

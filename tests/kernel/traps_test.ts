@@ -145,8 +145,7 @@ Deno.test("_futureWait() returns a promise's value or raises its error; state FU
     const custom = await spawn(() => _futureWait(new Promise(() => {}), "MY_WAIT"));
     assert.equal(custom.state, "MY_WAIT");
     await custom.cancel();
-    // deno-lint-ignore no-explicit-any
-    await assert.rejects(_futureWait(5 as any), TypeError);
+    await assert.rejects(_futureWait(5 as never), TypeError);
   });
 });
 
@@ -168,13 +167,11 @@ Deno.test("_readWait()/_writeWait() use the object's readiness hook and refuse r
     assert.equal(t.state, "READ_WAIT");
     ready();
     await t.join();
-    // deno-lint-ignore no-explicit-any
     await assert.rejects(
-      _readWait({} as any),
+      _readWait({} as never),
       (e: unknown) => e instanceof TypeError && /readiness/.test(e.message),
     );
-    // deno-lint-ignore no-explicit-any
-    await assert.rejects(_writeWait({} as any), TypeError);
+    await assert.rejects(_writeWait({} as never), TypeError);
   });
 });
 
@@ -200,17 +197,14 @@ Deno.test("_setTimeout()/_unsetTimeout() bound the operations between them", asy
     const none = await _setTimeout(null);
     await sleep(1);
     await _unsetTimeout(none);
-    // deno-lint-ignore no-explicit-any
-    await assert.rejects(_unsetTimeout({ deadline: 1 } as any), TypeError);
+    await assert.rejects(_unsetTimeout({ deadline: 1 } as never), TypeError);
   }, virtual());
 });
 
 Deno.test("KernelQueue rejects foreign objects in the traps", async () => {
   await run(async () => {
-    // deno-lint-ignore no-explicit-any
-    await assert.rejects(_waitOnQueue([] as any, "X"), TypeError);
-    // deno-lint-ignore no-explicit-any
-    await assert.rejects(_rescheduleTasks([] as any), TypeError);
+    await assert.rejects(_waitOnQueue([] as never, "X"), TypeError);
+    await assert.rejects(_rescheduleTasks([] as never), TypeError);
     await assert.rejects(_rescheduleTasks(new KernelQueue(), -1), RangeError);
   });
 });
