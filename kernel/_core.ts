@@ -457,7 +457,7 @@ export class Scheduler {
     } catch (error) {
       result = Promise.reject(error);
     }
-    Promise.resolve(result).then(
+    (result instanceof Promise ? result : Promise.resolve(result)).then(
       (value) => this.#finish(core, true, value),
       (error) => this.#finish(core, false, error),
     );

@@ -43,13 +43,18 @@ export interface SpawnOptions {
  * });
  * ```
  */
-export async function spawn<T>(
+export function spawn<T>(
   fn: () => Promise<T> | T,
   options: SpawnOptions = {},
 ): Promise<Task<T>> {
-  checkTaskFunction(fn, "spawn task", "() => child(x)");
-  const parent = currentCore("spawn a task");
-  const { daemon = false, name } = options;
-  const core = parent.sched.spawn(fn, name ?? (fn.name || "task"), daemon);
-  return taskOf<T>(core);
+  // Not an async function: spawning is on the hot path, and one promise is enough.
+  try {
+    checkTaskFunction(fn, "spawn task", "() => child(x)");
+    const parent = currentCore("spawn a task");
+    const { daemon = false, name } = options;
+    const core = parent.sched.spawn(fn, name ?? (fn.name || "task"), daemon);
+    return Promise.resolve(taskOf<T>(core));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
