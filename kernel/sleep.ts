@@ -1,4 +1,4 @@
-import { armSleep, checkSeconds, currentCore, suspend } from "./_core.ts";
+import { armSleep, checkSeconds, currentCore, suspend, type Trap } from "./_core.ts";
 
 /**
  * Suspends the calling task for `seconds` on the kernel clock. `sleep(0)`
@@ -21,11 +21,18 @@ import { armSleep, checkSeconds, currentCore, suspend } from "./_core.ts";
  * }, { clock: new MockClock({ autojump: 0 }) });
  * ```
  */
-export async function sleep(seconds: number): Promise<void> {
-  checkSeconds(seconds, "sleep");
-  const task = currentCore("sleep");
-  if (seconds === 0) {
-    return await suspend<void>(task, "READY", (trap) => trap.wake());
+export function sleep(seconds: number): Promise<void> {
+  // Not an async function: a sleeping task should hold one promise, not two.
+  try {
+    checkSeconds(seconds, "sleep");
+    const task = currentCore("sleep");
+    if (seconds === 0) return suspend<void>(task, "READY", wakeNow);
+    return suspend<void>(task, "TIME_SLEEP", (trap) => armSleep(trap, seconds));
+  } catch (error) {
+    return Promise.reject(error);
   }
-  return await suspend<void>(task, "TIME_SLEEP", (trap) => armSleep(trap, seconds));
+}
+
+function wakeNow(trap: Trap<void>): void {
+  trap.wake();
 }
