@@ -34,3 +34,6 @@ export * from "./kernel/sleep.ts";
 export * from "./kernel/current_task.ts";
 export * from "./kernel/timeouts.ts";
 export * as traps from "./kernel/traps.ts";
+
+// io: streams, sockets, network helpers
+export * from "./io/file_stream.ts";

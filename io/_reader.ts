@@ -1,0 +1,249 @@
+// The read side shared by Socket, SocketStream and FileStream.
+//
+// Deno cannot abort a pending `conn.read()` (or a Web Streams `reader.read()`):
+// once started, it completes whenever data arrives. So the kernel's view of a
+// read (a task blocked in READ_WAIT, which a cancel or a timeout can abandon)
+// is kept apart from the read Deno is doing:
+//
+// - at most one *pull* is in flight; its result always lands in this
+//   buffer, whether or not a task is still waiting for it;
+// - a task that reads takes bytes from the buffer; only when the buffer is
+//   empty does it block, waiting for the in-flight pull (starting one if none
+//   is running);
+// - a task cancelled while waiting leaves the pull running: its bytes are in
+//   the buffer for the next read. Nothing is dropped or reordered.
+//
+// A read that can be served from the buffer never blocks, so it is not a
+// cancellation point (the kernel's rule for operations that can complete at
+// once).
+
+import { _futureWait } from "../kernel/traps.ts";
+import { ResourceBusy } from "../kernel/errors.ts";
+
+/** Reads into a caller's buffer, Deno style: the byte count, or `null` at EOF. */
+export type ReadInto = (buffer: Uint8Array) => Promise<number | null>;
+/** Produces the next chunk, Web Streams style: `null` at EOF. */
+export type PullChunk = () => Promise<Uint8Array | null>;
+
+const SCRATCH = 64 * 1024;
+const NEWLINE = 10;
+
+/** A byte FIFO fed by one in-flight pull at a time. */
+export class Reader {
+  #chunks: Uint8Array[] = [];
+  #first = 0; // index of the first live chunk in #chunks
+  #offset = 0; // bytes already taken from the first live chunk
+  #size = 0;
+  #eof = false;
+  #error: unknown = undefined;
+  #hasError = false;
+  #inflight: Promise<void> | undefined = undefined;
+  #waiting = false;
+  #scratch: Uint8Array | undefined = undefined;
+  #readInto: ReadInto | undefined;
+  #pullChunk: PullChunk | undefined;
+
+  /**
+   * @param source How to get more bytes.
+   * @param what What is read, for error messages ("socket", "stream").
+   */
+  constructor(source: { readInto: ReadInto } | { pull: PullChunk }, readonly what: string) {
+    this.#readInto = "readInto" in source ? source.readInto : undefined;
+    this.#pullChunk = "pull" in source ? source.pull : undefined;
+  }
+
+  /** Bytes buffered now. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Whether a read can complete without blocking (data, EOF or an error to report). */
+  get ready(): boolean {
+    return this.#size > 0 || this.#eof || this.#hasError;
+  }
+
+  /** Whether the end of the data has been seen (the buffer may still hold bytes). */
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  /** Whether a read error is waiting to be reported. */
+  get hasError(): boolean {
+    return this.#hasError;
+  }
+
+  /** Whether a pull is running right now. */
+  get pulling(): boolean {
+    return this.#inflight !== undefined;
+  }
+
+  /** Marks the end of the data locally (shutdown(SHUT_RD), close). */
+  markEof(): void {
+    this.#eof = true;
+  }
+
+  /**
+   * Starts a pull unless one is running. The promise never rejects: a read
+   * error is kept and reported to the next reader.
+   */
+  fill(): Promise<void> {
+    const running = this.#inflight;
+    if (running !== undefined) return running;
+    let p: Promise<void>;
+    const readInto = this.#readInto;
+    if (readInto !== undefined) {
+      const scratch = (this.#scratch ??= new Uint8Array(SCRATCH));
+      p = readInto(scratch).then((n) => {
+        this.#inflight = undefined;
+        if (n === null) this.#eof = true;
+        else if (n > 0) this.push(scratch.slice(0, n));
+      }, (error) => this.#fail(error));
+    } else {
+      p = this.#pullChunk!().then((chunk) => {
+        this.#inflight = undefined;
+        if (chunk === null) this.#eof = true;
+        else if (chunk.length > 0) this.push(chunk);
+      }, (error) => this.#fail(error));
+    }
+    this.#inflight = p;
+    return p;
+  }
+
+  #fail(error: unknown): void {
+    this.#inflight = undefined;
+    this.#error = error;
+    this.#hasError = true;
+  }
+
+  /**
+   * Blocks the calling task until a pull ends (READ_WAIT). Only one task may
+   * wait at a time: a second one gets ResourceBusy at once.
+   */
+  async wait(action: string): Promise<void> {
+    if (this.#waiting) {
+      throw new ResourceBusy(
+        `Cannot ${action}: another task is already waiting to read this ${this.what}`,
+      );
+    }
+    this.#waiting = true;
+    try {
+      await _futureWait(this.fill(), "READ_WAIT");
+    } finally {
+      this.#waiting = false;
+    }
+  }
+
+  /** Waits (as a task) until {@linkcode ready}. */
+  async waitReady(action: string): Promise<void> {
+    while (!this.ready) await this.wait(action);
+  }
+
+  /** Throws the kept read error, once; afterwards reads see EOF. */
+  throwError(): void {
+    if (!this.#hasError) return;
+    const error = this.#error;
+    this.#error = undefined;
+    this.#hasError = false;
+    this.#eof = true;
+    throw error;
+  }
+
+  /** Appends bytes at the end of the buffer. */
+  push(chunk: Uint8Array): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+  }
+
+  /** Takes up to `n` buffered bytes (fewer if fewer are buffered). */
+  take(n: number): Uint8Array {
+    if (n >= this.#size && this.#chunks.length - this.#first === 1) {
+      // The common case: one chunk, taken whole.
+      const chunk = this.#chunks[this.#first]!;
+      const out = this.#offset === 0 ? chunk : chunk.subarray(this.#offset);
+      this.#clear();
+      return out;
+    }
+    n = Math.min(n, this.#size);
+    if (n === 0) return new Uint8Array(0);
+    const first = this.#chunks[this.#first]!;
+    const avail = first.length - this.#offset;
+    if (n <= avail) {
+      const out = first.subarray(this.#offset, this.#offset + n);
+      this.#advance(n);
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[this.#first]!;
+      const part = Math.min(n - filled, chunk.length - this.#offset);
+      out.set(chunk.subarray(this.#offset, this.#offset + part), filled);
+      filled += part;
+      this.#advance(part);
+    }
+    return out;
+  }
+
+  /** Copies up to `buffer.length` buffered bytes into `buffer`; returns the count. */
+  takeInto(buffer: Uint8Array): number {
+    const n = Math.min(buffer.length, this.#size);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[this.#first]!;
+      const part = Math.min(n - filled, chunk.length - this.#offset);
+      buffer.set(chunk.subarray(this.#offset, this.#offset + part), filled);
+      filled += part;
+      this.#advance(part);
+    }
+    return n;
+  }
+
+  #advance(n: number): void {
+    this.#size -= n;
+    this.#offset += n;
+    const first = this.#chunks[this.#first]!;
+    if (this.#offset === first.length) {
+      this.#chunks[this.#first] = undefined as unknown as Uint8Array;
+      this.#first++;
+      this.#offset = 0;
+      if (this.#first === this.#chunks.length) this.#clear();
+      else if (this.#first > 64 && this.#first * 2 > this.#chunks.length) {
+        this.#chunks = this.#chunks.slice(this.#first);
+        this.#first = 0;
+      }
+    }
+  }
+
+  #clear(): void {
+    this.#chunks.length = 0;
+    this.#first = 0;
+    this.#offset = 0;
+    this.#size = 0;
+  }
+
+  /** Discards every buffered byte and the EOF mark (seek). */
+  reset(): void {
+    this.#clear();
+    this.#eof = false;
+  }
+
+  /**
+   * Where the first `\n` is, as a count of buffered bytes up to and including
+   * it, searching from byte `from`; -1 if none.
+   */
+  lineLength(from: number): number {
+    let pos = 0;
+    for (let i = this.#first; i < this.#chunks.length; i++) {
+      const chunk = this.#chunks[i]!;
+      const start = i === this.#first ? this.#offset : 0;
+      const len = chunk.length - start;
+      if (pos + len > from) {
+        const begin = start + Math.max(0, from - pos);
+        const at = chunk.indexOf(NEWLINE, begin);
+        if (at !== -1) return pos + (at - start) + 1;
+      }
+      pos += len;
+    }
+    return -1;
+  }
+}

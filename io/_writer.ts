@@ -1,0 +1,108 @@
+// The write side shared by Socket, SocketStream and FileStream.
+//
+// A write Deno has started cannot be taken back, and until it resolves nobody
+// knows how many of its bytes went out. So:
+//
+// - at most one raw write is in flight; a later write waits for it first, so
+//   bytes never go out of order;
+// - `writeAll` counts the bytes confirmed written. When a cancel or timeout
+//   interrupts it, the error gets that count as `bytesSent` (sockets) or
+//   `bytesWritten` (streams); if a raw write was still in flight, its count is
+//   added to the same property when it completes. The property is final once
+//   the next operation on the socket or stream has started (that operation
+//   waits for the in-flight write) or after `flush()`.
+
+import { _futureWait } from "../kernel/traps.ts";
+import { CancelledError, ResourceBusy } from "../kernel/errors.ts";
+
+/** Writes some bytes of `data` and resolves with how many, Deno style. */
+export type WriteSome = (data: Uint8Array) => Promise<number>;
+
+/** Serializes raw writes and counts what they wrote. */
+export class Writer {
+  #write: WriteSome;
+  #inflight: Promise<number> | undefined = undefined;
+  #waiting = false;
+
+  /**
+   * @param write The raw write.
+   * @param what What is written, for messages ("socket", "stream").
+   * @param countKey The property a cancelled write sets on its error.
+   */
+  constructor(write: WriteSome, readonly what: string, readonly countKey: string) {
+    this.#write = write;
+  }
+
+  /** The raw write Deno is doing now, if any. */
+  get inflight(): Promise<number> | undefined {
+    return this.#inflight;
+  }
+
+  /** Starts a raw write of `data` (callers wait for the previous one first). */
+  start(data: Uint8Array): Promise<number> {
+    const p: Promise<number> = this.#write(data).then((n) => {
+      if (this.#inflight === p) this.#inflight = undefined;
+      return n;
+    }, (error) => {
+      if (this.#inflight === p) this.#inflight = undefined;
+      throw error;
+    });
+    p.catch(() => {}); // reported to whoever awaits it; never unhandled
+    this.#inflight = p;
+    return p;
+  }
+
+  #enter(action: string): void {
+    if (this.#waiting) {
+      throw new ResourceBusy(
+        `Cannot ${action}: another task is already waiting to write this ${this.what}`,
+      );
+    }
+    this.#waiting = true;
+  }
+
+  /** Waits (as a task) for the in-flight write, if any. */
+  async drain(action: string): Promise<void> {
+    if (this.#inflight === undefined) return;
+    this.#enter(action);
+    try {
+      while (this.#inflight !== undefined) await _futureWait(this.#inflight, "WRITE_WAIT");
+    } finally {
+      this.#waiting = false;
+    }
+  }
+
+  /**
+   * Writes all of `data` (as a task). On cancellation the error carries the
+   * count of bytes written (see the module notes).
+   */
+  async writeAll(data: Uint8Array, action: string, once = false): Promise<number> {
+    this.#enter(action);
+    let done = 0;
+    let mine: Promise<number> | undefined;
+    try {
+      while (this.#inflight !== undefined) await _futureWait(this.#inflight, "WRITE_WAIT");
+      if (data.length === 0) return 0;
+      do {
+        mine = this.start(data.subarray(done));
+        done += await _futureWait(mine, "WRITE_WAIT");
+      } while (!once && done < data.length);
+      return done;
+    } catch (error) {
+      if (error instanceof CancelledError) {
+        const record = error as unknown as Record<string, number>;
+        const key = this.countKey;
+        record[key] = done;
+        const pending = this.#inflight;
+        if (pending !== undefined && pending === mine) {
+          pending.then((n) => {
+            record[key] = (record[key] ?? 0) + n;
+          }, () => {});
+        }
+      }
+      throw error;
+    } finally {
+      this.#waiting = false;
+    }
+  }
+}
