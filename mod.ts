@@ -37,3 +37,6 @@ export * as traps from "./kernel/traps.ts";
 
 // io: streams, sockets, network helpers
 export * from "./io/file_stream.ts";
+
+// signals and subprocesses
+export * from "./io/signal_set.ts";

@@ -406,3 +406,145 @@ export async function _unsetTimeout(previous: TimeoutToken): Promise<void> {
   }
   exitTimeout(previous);
 }
+
+// ---------------------------------------------------------------------------
+// Signals (the kernel side lives in _signals.ts)
+
+import {
+  ignore as ignoreSignals,
+  type SignalSource,
+  unwatch as unwatchSignals,
+  wait as waitSignal,
+  watch as watchSignals,
+} from "./_signals.ts";
+
+/**
+ * What the signal traps accept: any object with a `signals` array of signal
+ * names (curio's `SignalSet` is one). The kernel keeps its queue and waiters
+ * per object.
+ */
+export type SignalWatchable = SignalSource;
+
+/**
+ * Tells the kernel to start queueing the signals of `sigset`: from now on, a
+ * signal that arrives while no task waits in {@linkcode _sigwait} is queued,
+ * not lost. Watches nest; each needs its {@linkcode _sigunwatch}. A watch
+ * still open when the kernel shuts down is closed then, so no listener
+ * outlives `run()`.
+ *
+ * @param sigset The signal set.
+ * @throws {TypeError} If `sigset` has no `signals` array of names.
+ * @throws {RangeError} If Deno cannot listen for one of the signals
+ * (`SIGKILL`, `SIGSTOP`, an unknown name).
+ * @throws {CurioError} Outside a task.
+ *
+ * @example Usage
+ * ```ts
+ * import { _sigunwatch, _sigwait, _sigwatch } from "@curio/curio/traps";
+ * import { run } from "@curio/curio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const sigset = { signals: ["SIGUSR2"] as Deno.Signal[] };
+ *   await _sigwatch(sigset);
+ *   try {
+ *     Deno.kill(Deno.pid, "SIGUSR2");
+ *     assert.equal(await _sigwait(sigset), "SIGUSR2");
+ *   } finally {
+ *     await _sigunwatch(sigset);
+ *   }
+ * });
+ * ```
+ */
+export async function _sigwatch(sigset: SignalWatchable): Promise<void> {
+  watchSignals(sigset);
+}
+
+/**
+ * Tells the kernel to stop queueing the signals of `sigset` (closes the
+ * newest open {@linkcode _sigwatch}). When the last watch closes, signals
+ * still queued are dropped and the Deno listeners are removed (unless a task
+ * is still waiting). Without an open watch, does nothing.
+ *
+ * @param sigset The signal set.
+ * @throws {TypeError} If `sigset` has no `signals` array of names.
+ * @throws {CurioError} Outside a task.
+ *
+ * @example Usage
+ * ```ts
+ * import { _sigunwatch, _sigwatch } from "@curio/curio/traps";
+ * import { run } from "@curio/curio";
+ *
+ * await run(async () => {
+ *   const sigset = { signals: ["SIGUSR2"] as Deno.Signal[] };
+ *   await _sigwatch(sigset);
+ *   await _sigunwatch(sigset); // the listener is gone: run() can finish
+ * });
+ * ```
+ */
+export async function _sigunwatch(sigset: SignalWatchable): Promise<void> {
+  unwatchSignals(sigset);
+}
+
+/**
+ * Returns the next signal of `sigset`: the oldest queued one at once
+ * (not a cancellation point), else blocks in state `"SIGNAL_WAIT"` until one
+ * arrives. Without an open {@linkcode _sigwatch} it listens only while it
+ * waits, so it catches the next signal only.
+ *
+ * @param sigset The signal set.
+ * @returns The signal's name, e.g. `"SIGUSR1"`.
+ * @throws {TypeError} If `sigset` has no `signals` array of names.
+ * @throws {RangeError} If Deno cannot listen for one of the signals.
+ * @throws {CurioError} Outside a task.
+ *
+ * @example Usage
+ * ```ts
+ * import { _sigunwatch, _sigwait, _sigwatch } from "@curio/curio/traps";
+ * import { run, spawn } from "@curio/curio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const sigset = { signals: ["SIGUSR2"] as Deno.Signal[] };
+ *   await _sigwatch(sigset);
+ *   try {
+ *     const waiter = await spawn(() => _sigwait(sigset));
+ *     assert.equal(waiter.state, "SIGNAL_WAIT");
+ *     Deno.kill(Deno.pid, "SIGUSR2");
+ *     assert.equal(await waiter.join(), "SIGUSR2");
+ *   } finally {
+ *     await _sigunwatch(sigset);
+ *   }
+ * });
+ * ```
+ */
+export async function _sigwait(sigset: SignalWatchable): Promise<Deno.Signal> {
+  return await waitSignal(sigset);
+}
+
+/**
+ * Ignores the signals of `sigset` until the returned object is disposed: the
+ * Unix `SIG_IGN`, process wide. Signals arriving meanwhile are swallowed:
+ * not queued by any watching set, and their default action (usually ending
+ * the process) does not happen. Never blocks; works outside tasks too.
+ *
+ * @param sigset The signal set.
+ * @returns A disposable for `using`.
+ * @throws {TypeError} If `sigset` has no `signals` array of names.
+ * @throws {RangeError} If Deno cannot listen for one of the signals.
+ *
+ * @example Usage
+ * ```ts
+ * import { _sigignore } from "@curio/curio/traps";
+ * import { run, sleep } from "@curio/curio";
+ *
+ * await run(async () => {
+ *   using _ = _sigignore({ signals: ["SIGUSR2"] as Deno.Signal[] });
+ *   Deno.kill(Deno.pid, "SIGUSR2"); // swallowed: the process lives on
+ *   await sleep(0.05);
+ * });
+ * ```
+ */
+export function _sigignore(sigset: SignalWatchable): Disposable {
+  return ignoreSignals(sigset);
+}
