@@ -37,6 +37,7 @@
 import { checkTaskFunction, Scheduler, type TaskCore } from "./_core.ts";
 import { type Clock, monotonicClock } from "./clock.ts";
 import { CurioError } from "./errors.ts";
+import { type MonitorConfig, monitorConfig, type MonitorHandle, startMonitor } from "./monitor.ts";
 
 /** Options for {@linkcode run} and {@linkcode Kernel}. */
 export interface KernelOptions {
@@ -82,13 +83,18 @@ export interface KernelRunOptions {
 export class Kernel {
   #sched: Scheduler;
   #running = false;
+  #monitorConfig: MonitorConfig | undefined;
+  #monitor: MonitorHandle | undefined = undefined;
 
   /**
    * Creates a kernel; nothing runs until {@linkcode Kernel.prototype.run}.
    *
    * @param options `logErrors`, `debug`, `withMonitor`, `clock`.
+   * @throws {TypeError} If `withMonitor` is neither a boolean nor `{ host, port }`.
+   * @throws {RangeError} If the monitor's port is not an integer from 0 to 65535.
    */
   constructor(options: KernelOptions = {}) {
+    this.#monitorConfig = monitorConfig(options.withMonitor);
     this.#sched = new Scheduler({
       logErrors: options.logErrors ?? true,
       debug: options.debug ?? false,
@@ -143,6 +149,12 @@ export class Kernel {
     sched.start();
     let core: TaskCore | undefined;
     try {
+      // The monitor starts first, so it traces every task main spawns.
+      if (
+        this.#monitorConfig !== undefined && main !== undefined && this.#monitor?.closed !== false
+      ) {
+        this.#monitor = startMonitor(sched, this.#monitorConfig);
+      }
       if (main !== undefined) {
         core = sched.spawn(main, main.name || "main", false, true);
       }
@@ -155,6 +167,32 @@ export class Kernel {
     if (core === undefined) return undefined;
     if (core.failed) throw core.exception;
     return core.result as T;
+  }
+
+  /**
+   * Where this kernel's monitor listens, as `[host, port]` (the real port
+   * when `withMonitor: { port: 0 }` asked for a free one), or `undefined`
+   * when no monitor is running. The monitor starts with the first `run()`
+   * and stops when the kernel shuts down.
+   *
+   * @returns The monitor's address, or `undefined`.
+   *
+   * @example Usage
+   * ```ts
+   * import { run } from "@curio/curio";
+   * import { _getKernel } from "@curio/curio/traps";
+   * import assert from "node:assert/strict";
+   *
+   * await run(async () => {
+   *   const [host, port] = (await _getKernel()).monitorAddress!;
+   *   assert.equal(host, "127.0.0.1");
+   *   assert(port > 0);
+   * }, { withMonitor: { port: 0 } });
+   * ```
+   */
+  get monitorAddress(): [string, number] | undefined {
+    const monitor = this.#monitor;
+    return monitor === undefined || monitor.closed ? undefined : [...monitor.address];
   }
 
   /**
