@@ -40,3 +40,4 @@ export * from "./io/file_stream.ts";
 
 // signals and subprocesses
 export * from "./io/signal_set.ts";
+export * as subprocess from "./io/subprocess.ts";
