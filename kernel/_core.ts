@@ -588,6 +588,9 @@ export class Scheduler {
     for (let i = 0; i < batch.length; i++) batch[i]!.resume();
     batch.length = 0;
     this.#spare = batch;
+    // A task woken in one of several traps (Promise.all) stays blocked in
+    // the others without blocking anew: look for idleness here too.
+    this.checkIdle();
   };
 
   // --- time --------------------------------------------------------------
