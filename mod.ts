@@ -35,6 +35,16 @@ export * from "./kernel/current_task.ts";
 export * from "./kernel/timeouts.ts";
 export * as traps from "./kernel/traps.ts";
 
+// sync
+export * from "./sync/event.ts";
+export * from "./sync/lock.ts";
+export * from "./sync/semaphore.ts";
+export * from "./sync/condition.ts";
+export * from "./sync/queue.ts";
+export * from "./sync/priority_queue.ts";
+export * from "./sync/lifo_queue.ts";
+export * from "./kernel/task_group.ts";
+
 // io: streams, sockets, network helpers
 export * from "./io/file_stream.ts";
 
