@@ -1,0 +1,287 @@
+// Cancellation sweep over the kernel's own blocking operations: sleep, join,
+// several traps at once, nested timeouts, and the manual's trap-based Lock.
+
+import assert from "node:assert/strict";
+import {
+  CancelledError,
+  sleep,
+  TaskTimeout,
+  timeoutAfter,
+  TimeoutCancellationError,
+} from "@curio/curio";
+import { _futureWait, _rescheduleTasks, _waitOnQueue, KernelQueue } from "@curio/curio/traps";
+import { type Scenario, sweep, type SweepContext } from "./_sweep.ts";
+
+/** Checks how the victim ended: normally, or with the strike's own error class. */
+function assertVictimEnd(ctx: SweepContext): void {
+  const error = ctx.victim!.exception;
+  if (error === undefined) return;
+  if (ctx.mode === "cancel") {
+    assert.equal(
+      (error as Error).constructor,
+      CancelledError,
+      `a cancelled victim must end with a plain CancelledError, got ${String(error)}`,
+    );
+  } else {
+    assert.equal(
+      (error as Error).constructor,
+      TaskTimeout,
+      `a timed-out victim must end with TaskTimeout, got ${String(error)}`,
+    );
+  }
+}
+
+const sleeps: Scenario = async (ctx) => {
+  let naps = 0;
+  const victim = await ctx.spawnVictim("sleeper", async () => {
+    const g = ctx.enter("sleeper");
+    try {
+      for (let i = 0; i < 3; i++) {
+        await ctx.step(`sleeper sleep ${i}`, () => sleep(i === 1 ? 0 : 1));
+        naps++;
+      }
+    } finally {
+      ctx.leave(g);
+    }
+  });
+  const other = await ctx.spawn("other", async () => {
+    for (let i = 0; i < 3; i++) await ctx.step(`other sleep ${i}`, () => sleep(0.5));
+    return "other done";
+  });
+  await victim.wait();
+  assert.equal(await other.join(), "other done");
+  return () => {
+    assertVictimEnd(ctx);
+    if (ctx.victim!.exception === undefined) assert.equal(naps, 3);
+    else assert(naps < 3, "a cancelled sleeper cannot have finished every nap");
+  };
+};
+
+Deno.test("sweep: sleep() cancelled or timed out at every point", async () => {
+  const report = await sweep("sleep", sleeps);
+  assert(report.points.length >= 18, `only ${report.points.length} points`);
+});
+
+const joins: Scenario = async (ctx) => {
+  let joined: unknown = undefined;
+  const child = await ctx.spawn("child", async () => {
+    await ctx.step("child sleep", () => sleep(2));
+    return 42;
+  });
+  const victim = await ctx.spawnVictim("joiner", async () => {
+    const g = ctx.enter("joiner");
+    try {
+      joined = await ctx.step("joiner join", () => child.join());
+      await ctx.step("joiner sleep", () => sleep(1));
+    } finally {
+      ctx.leave(g);
+    }
+  });
+  await victim.wait();
+  await child.wait();
+  return () => {
+    assertVictimEnd(ctx);
+    assert.equal(child.result, 42, "cancelling a joiner must not disturb the joined task");
+    assert.equal(child.cancelled, false);
+    if (victim.exception === undefined) assert.equal(joined, 42);
+  };
+};
+
+Deno.test("sweep: Task.join() cancelled or timed out at every point", async () => {
+  await sweep("join", joins);
+});
+
+const allAtOnce: Scenario = async (ctx) => {
+  const child = await ctx.spawn("child", async () => {
+    await ctx.step("child sleep", () => sleep(3));
+    return "c";
+  });
+  let result: unknown[] = [];
+  await ctx.spawnVictim("gatherer", async () => {
+    const g = ctx.enter("gatherer");
+    try {
+      result = await ctx.step(
+        "gatherer all",
+        () => Promise.all([sleep(1), child.join(), sleep(2)]),
+      );
+      await ctx.step("gatherer race", () => Promise.race([sleep(1), sleep(5)]));
+    } finally {
+      ctx.leave(g);
+    }
+  });
+  await child.wait();
+  return () => {
+    assertVictimEnd(ctx);
+    assert.equal(child.result, "c");
+    if (ctx.victim!.exception === undefined) assert.deepEqual(result, [undefined, "c", undefined]);
+  };
+};
+
+Deno.test("sweep: several traps awaited at once (Promise.all, Promise.race)", async () => {
+  await sweep("Promise.all", allAtOnce);
+});
+
+const nested: Scenario = async (ctx) => {
+  const trace = ctx.trace;
+  await ctx.spawnVictim("nested", async () => {
+    const g = ctx.enter("nested");
+    try {
+      await timeoutAfter(50, async () => {
+        try {
+          await timeoutAfter(10, () => ctx.step("inner sleep 20", () => sleep(20)));
+          trace.push("inner finished");
+        } catch (e) {
+          if (e instanceof TaskTimeout) trace.push("inner timed out");
+          else throw e;
+        }
+        try {
+          await timeoutAfter(5, () => ctx.step("second sleep 1", () => sleep(1)));
+          trace.push("second finished");
+        } catch (e) {
+          if (e instanceof TaskTimeout) trace.push("second timed out");
+          else throw e;
+        }
+        await ctx.step("outer sleep 100", () => sleep(100));
+        trace.push("outer finished");
+      });
+    } catch (e) {
+      if (e instanceof TaskTimeout && !(e instanceof TimeoutCancellationError)) {
+        trace.push("outer timed out");
+      } else throw e;
+    } finally {
+      ctx.leave(g);
+    }
+  });
+  return () => {
+    assertVictimEnd(ctx);
+    if (ctx.struck === undefined) {
+      assert.deepEqual(trace, ["inner timed out", "second finished", "outer timed out"]);
+    }
+    // Whatever the strike, a block reports only its own deadline: the inner
+    // blocks never see a TaskTimeout for a deadline that belongs to an outer one.
+    for (const entry of trace) {
+      assert(
+        ["inner timed out", "second finished", "outer timed out", "outer finished"].includes(entry),
+        `unexpected trace entry ${entry}`,
+      );
+    }
+  };
+};
+
+Deno.test("sweep: nested timeouts struck at every point", async () => {
+  await sweep("nested timeouts", nested);
+});
+
+// The manual's Lock, written with the traps as the manual shows it.
+class ManualLock {
+  _acquired = false;
+  _waiting = new KernelQueue();
+  async acquire(): Promise<void> {
+    if (this._acquired) await _waitOnQueue(this._waiting, "LOCK_ACQUIRE");
+    this._acquired = true;
+  }
+  async release(): Promise<void> {
+    if (this._waiting.length > 0) await _rescheduleTasks(this._waiting, 1);
+    else this._acquired = false;
+  }
+}
+
+/** Three workers take a lock twice each; the middle one is the victim. */
+export function lockScenario(
+  make: () => { acquire(): Promise<unknown>; release(): Promise<void> },
+  isFree: (lock: never) => boolean,
+): Scenario {
+  return async (ctx) => {
+    const lock = make();
+    let inside = 0;
+    let maxInside = 0;
+    const sections = new Map<string, number>();
+    const worker = (name: string) => async () => {
+      for (let round = 0; round < 2; round++) {
+        await ctx.step(`${name} acquire ${round}`, () => lock.acquire());
+        const g = ctx.enter(`${name} section ${round}`);
+        try {
+          inside++;
+          maxInside = Math.max(maxInside, inside);
+          await ctx.step(`${name} work ${round}`, () => sleep(1));
+          sections.set(name, (sections.get(name) ?? 0) + 1);
+        } finally {
+          inside--;
+          await ctx.step(`${name} release ${round}`, () => lock.release());
+          ctx.leave(g);
+        }
+      }
+    };
+    const a = await ctx.spawn("a", worker("a"));
+    await ctx.spawnVictim("b", worker("b"));
+    const c = await ctx.spawn("c", worker("c"));
+    await a.join();
+    await c.join();
+    await ctx.victim!.wait();
+    return () => {
+      assertVictimEnd(ctx);
+      assert.equal(maxInside, 1, "two tasks held the lock at once");
+      assert.equal(inside, 0);
+      assert(isFree(lock as never), "the lock is still held or has waiters after everyone left");
+      assert.equal(sections.get("a"), 2);
+      assert.equal(sections.get("c"), 2);
+      if (ctx.victim!.exception === undefined) assert.equal(sections.get("b"), 2);
+    };
+  };
+}
+
+Deno.test("sweep: the manual's trap-based Lock (KernelQueue, _waitOnQueue, _rescheduleTasks)", async () => {
+  await sweep(
+    "manual Lock",
+    lockScenario(
+      () => new ManualLock(),
+      (lock: ManualLock) => !lock._acquired && lock._waiting.length === 0,
+    ),
+  );
+});
+
+Deno.test("sweep harness: reports a primitive that loses a cancelled waiter's hand-off", async () => {
+  // The bug the JS peers shipped: waiters are plain promise resolvers, so a
+  // cancelled waiter stays in the list, release() hands the lock to it, and
+  // the lock is lost. The sweep must notice, or the harness proves nothing.
+  class LeakyLock {
+    held = false;
+    waiters: Array<() => void> = [];
+    async acquire(): Promise<void> {
+      if (this.held) {
+        await _futureWait(new Promise<void>((resolve) => this.waiters.push(resolve)));
+      }
+      this.held = true;
+    }
+    async release(): Promise<void> {
+      const next = this.waiters.shift();
+      if (next !== undefined) next(); // hand-off: held stays true
+      else this.held = false;
+    }
+  }
+  await assert.rejects(
+    sweep(
+      "leaky lock",
+      lockScenario(() => new LeakyLock(), (lock: LeakyLock) => !lock.held),
+      { modes: ["cancel"] },
+    ),
+    /struck runs failed[^]*hung: still running/,
+  );
+});
+
+Deno.test("sweep harness: reports a hang with the tasks still blocked", async () => {
+  const hangs: Scenario = async (ctx) => {
+    const q = new KernelQueue();
+    await ctx.spawnVictim("stuck", async () => {
+      await ctx.step("stuck wait", () => _waitOnQueue(q, "NEVER"));
+    });
+    await ctx.spawn("waiter", async () => {
+      try {
+        await ctx.victim!.join();
+      } catch (e) {
+        if (!(e instanceof Error && e.cause instanceof CancelledError)) throw e;
+      }
+    });
+  };
+  await assert.rejects(sweep("hang", hangs, { limit: 5 }), /hung: still running after 5 virtual/);
+});
