@@ -47,6 +47,11 @@ export * from "./kernel/task_group.ts";
 
 // io: streams, sockets, network helpers
 export * from "./io/file_stream.ts";
+export * from "./io/socket_wrapper.ts";
+export * from "./io/socket_stream.ts";
+export * from "./io/network.ts";
+export * as socket from "./io/socket.ts";
+export * as ssl from "./io/ssl.ts";
 
 // signals and subprocesses
 export * from "./io/signal_set.ts";

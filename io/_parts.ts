@@ -11,6 +11,8 @@ export interface StreamParts {
   writer: Writer | null;
   /** Closes what the stream owns (for makefile streams: nothing). */
   close(): Promise<void>;
+  /** Half-closes the sending side (SocketStream.writable). */
+  closeWrite?: () => Promise<void>;
   /** What `blocking()` returns. */
   raw: unknown;
 }

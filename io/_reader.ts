@@ -77,10 +77,23 @@ export class Reader {
     return this.#inflight !== undefined;
   }
 
-  /** Marks the end of the data locally (shutdown(SHUT_RD), close). */
+  /** Marks the end of the data locally (shutdown(SHUT_RD)). */
   markEof(): void {
     this.#eof = true;
   }
+
+  /**
+   * The owner closed the source: readers see end of data, and the error the
+   * in-flight pull gets from the close (Interrupted, BadResource) is dropped.
+   */
+  close(): void {
+    this.#eof = true;
+    this.#closed = true;
+    this.#error = undefined;
+    this.#hasError = false;
+  }
+
+  #closed = false;
 
   /**
    * Starts a pull unless one is running. The promise never rejects: a read
@@ -111,6 +124,7 @@ export class Reader {
 
   #fail(error: unknown): void {
     this.#inflight = undefined;
+    if (this.#closed) return;
     this.#error = error;
     this.#hasError = true;
   }

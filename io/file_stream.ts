@@ -412,7 +412,7 @@ export class FileStream {
     if (this.#closed) return;
     this.#closed = true;
     const parts = this.#parts;
-    parts.reader?.markEof();
+    parts.reader?.close();
     const pending = parts.writer?.inflight;
     if (pending !== undefined) await pending.catch(() => {});
     await parts.close();

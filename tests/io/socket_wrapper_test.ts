@@ -1,0 +1,471 @@
+import assert from "node:assert/strict";
+import {
+  CancelledError,
+  ignoreAfter,
+  MockClock,
+  ResourceBusy,
+  run,
+  sleep,
+  Socket,
+  spawn,
+  TaskTimeout,
+  timeoutAfter,
+} from "@curio/curio";
+import {
+  AF_INET,
+  AF_UNIX,
+  SHUT_RD,
+  SHUT_WR,
+  SOCK_DGRAM,
+  socket,
+  socketpair,
+} from "@curio/curio/socket";
+import { _readWait, _writeWait } from "@curio/curio/traps";
+
+const virtual = () => ({ clock: new MockClock({ autojump: 0 }) });
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** A connected pair through a real listener: [curio side, raw Deno side]. */
+async function tcpPair(): Promise<[Socket, Deno.Conn]> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [conn, raw] = await Promise.all([
+    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+    listener.accept(),
+  ]);
+  return [new Socket(conn), raw];
+}
+
+async function readAllRaw(conn: Deno.Conn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  while (true) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    chunks.push(buf.slice(0, n));
+  }
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+Deno.test("Socket.recv() returns data, then an empty array at EOF", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    await raw.write(enc("hello"));
+    raw.close();
+    assert.equal(dec(await sock.recv(3)), "hel");
+    assert.equal(dec(await sock.recv(100)), "lo");
+    assert.equal((await sock.recv(100)).length, 0);
+    assert.equal((await sock.recv(100)).length, 0);
+  });
+});
+
+Deno.test("Socket.recv() waits in READ_WAIT and is cancellable", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    const t = await spawn(() => sock.recv(10));
+    await sleep(0);
+    assert.equal(t.state, "READ_WAIT");
+    assert.equal(await t.cancel(), true);
+    assert(t.exception instanceof CancelledError);
+    raw.close();
+  });
+});
+
+Deno.test("Socket.recv() cancelled by a timeout leaves the late bytes for the next recv()", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    await assert.rejects(timeoutAfter(1, () => sock.recv(100)), TaskTimeout);
+    await raw.write(enc("late"));
+    raw.close();
+    assert.equal(dec(await sock.recv(100)), "late");
+  }, virtual());
+});
+
+Deno.test("Socket.recv() fuzz: random tiny timeouts never lose or reorder a byte", async () => {
+  const total = 120_000;
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    const sender = (async () => {
+      const data = new Uint8Array(total);
+      for (let i = 0; i < total; i++) data[i] = i % 251;
+      let at = 0;
+      while (at < total) {
+        const n = Math.min(total - at, 1 + Math.floor(Math.random() * 3000));
+        await raw.write(data.subarray(at, at + n));
+        at += n;
+        if (Math.random() < 0.3) await new Promise((r) => setTimeout(r, 0));
+      }
+      raw.close();
+    })();
+    let expect = 0;
+    let timeouts = 0;
+    while (true) {
+      const got = await ignoreAfter(
+        Math.random() * 0.002,
+        () => sock.recv(1 + Math.floor(Math.random() * 5000)),
+      );
+      if (got === undefined) {
+        timeouts++;
+        continue;
+      }
+      if (got.length === 0) break;
+      for (const b of got) assert.equal(b, expect++ % 251);
+    }
+    await sender;
+    assert.equal(expect, total);
+    assert(timeouts > 0, "the fuzz must actually cancel some reads");
+  });
+});
+
+Deno.test("Socket.recv() by a second waiting task raises ResourceBusy; the first still gets the data", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    const first = await spawn(() => sock.recv(10));
+    await sleep(0);
+    await assert.rejects(
+      sock.recv(10),
+      (e) => e instanceof ResourceBusy && /already waiting to read this socket/.test(e.message),
+    );
+    await raw.write(enc("x"));
+    assert.equal(dec(await first.join()), "x");
+    raw.close();
+  });
+});
+
+Deno.test("Socket.recvInto() fills a buffer", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    await raw.write(enc("abcdef"));
+    const buf = new Uint8Array(4);
+    let n = await sock.recvInto(buf);
+    while (n < 4) n += await sock.recvInto(buf.subarray(n));
+    assert.equal(dec(buf), "abcd");
+    const small = new Uint8Array(10);
+    assert.equal(await sock.recvInto(small, 1), 1);
+    assert.equal(dec(small.subarray(0, 1)), "e");
+    raw.close();
+  });
+});
+
+Deno.test("Socket.sendall() sends everything; the peer reads it all", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    const data = new Uint8Array(3_000_000).map((_, i) => i % 256);
+    const reading = readAllRaw(raw);
+    await sock.sendall(data);
+    await sock.close();
+    const got = await reading;
+    raw.close();
+    assert.equal(got.length, data.length);
+    assert.deepEqual(got.subarray(0, 1000), data.subarray(0, 1000));
+  });
+});
+
+Deno.test("Socket.sendall() cancelled midway sets bytesSent; it matches what the peer receives", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    const data = new Uint8Array(64 * 1024 * 1024); // far more than the socket buffers hold
+    const err = await timeoutAfter(0.05, () => sock.sendall(data)).catch((e) => e) as
+      & TaskTimeout
+      & { bytesSent: number };
+    assert(err instanceof TaskTimeout);
+    assert.equal(typeof err.bytesSent, "number");
+    assert(err.bytesSent < data.length);
+    const reading = readAllRaw(raw);
+    await sock.sendall(new Uint8Array(0)); // waits for the write Deno still had
+    await sock.shutdown(SHUT_WR);
+    const got = await reading;
+    assert.equal(got.length, err.bytesSent, "bytesSent is exactly what went out");
+    await sock.close();
+    raw.close();
+  });
+});
+
+Deno.test("Socket.sendall() by a second waiting task raises ResourceBusy", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    const big = await spawn(() => sock.sendall(new Uint8Array(32 * 1024 * 1024)));
+    while (big.state !== "WRITE_WAIT") await sleep(0);
+    await assert.rejects(
+      sock.sendall(enc("x")),
+      (e) => e instanceof ResourceBusy && /already waiting to write/.test(e.message),
+    );
+    await big.cancel();
+    raw.close();
+  });
+});
+
+Deno.test("Socket.accept() cancelled leaves the connection for the next accept()", async () => {
+  await run(async () => {
+    await using server = new Socket(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+    const [, port] = server.getsockname() as [string, number];
+    const acceptor = await spawn(() => server.accept());
+    await sleep(0);
+    assert.equal(acceptor.state, "READ_WAIT");
+    await acceptor.cancel();
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const [client, addr] = await server.accept();
+    assert.deepEqual(addr, [conn.localAddr.hostname, conn.localAddr.port]);
+    await client.close();
+    conn.close();
+  });
+});
+
+Deno.test("Socket.accept() fuzz: connections survive random timeouts, each accepted once", async () => {
+  await run(async () => {
+    await using server = new Socket(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+    const [, port] = server.getsockname() as [string, number];
+    const n = 30;
+    const conns: Deno.Conn[] = [];
+    const connecting = (async () => {
+      for (let i = 0; i < n; i++) {
+        const c = await Deno.connect({ hostname: "127.0.0.1", port });
+        await c.write(new Uint8Array([i]));
+        conns.push(c);
+        if (i % 3 === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    const seen: number[] = [];
+    while (seen.length < n) {
+      const got = await ignoreAfter(Math.random() * 0.001, () => server.accept());
+      if (got === undefined) continue;
+      const [client] = got;
+      seen.push((await client.recv(1))[0]!);
+      await client.close();
+    }
+    await connecting;
+    for (const c of conns) c.close();
+    assert.deepEqual(seen.sort((a, b) => a - b), [...Array(n).keys()]);
+  });
+});
+
+Deno.test("Socket.close() closes connections accepted but never claimed", async () => {
+  await run(async () => {
+    const server = new Socket(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+    const [, port] = server.getsockname() as [string, number];
+    await ignoreAfter(0.001, () => server.accept()); // leaves an accept in flight
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await sleep(0.01);
+    await server.close();
+    // The server side was closed: the client sees EOF (the sanitizer checks no leak).
+    assert.equal(await conn.read(new Uint8Array(1)), null);
+    conn.close();
+  });
+});
+
+Deno.test("Socket.connect() to a closed port throws ConnectionRefused; connectEx() returns 111", async () => {
+  await run(async () => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = l.addr.port;
+    l.close();
+    await using a = socket();
+    await assert.rejects(a.connect(["127.0.0.1", port]), Deno.errors.ConnectionRefused);
+    await using b = socket();
+    assert.equal(await b.connectEx(["127.0.0.1", port]), 111);
+  });
+});
+
+Deno.test("Socket.connect() rejects bad addresses with TypeError/RangeError", async () => {
+  await run(async () => {
+    await using s = socket();
+    await assert.rejects(s.connect("not a tuple" as never), TypeError);
+    await assert.rejects(s.connect(["127.0.0.1", 70000]), RangeError);
+    await using u = socket(AF_UNIX);
+    await assert.rejects(u.connect(["x", 1] as never), TypeError);
+    assert.equal(await u.connectEx("/nonexistent/curio.sock"), 2);
+  });
+});
+
+Deno.test("Socket over Unix sockets: bind, listen, accept, echo", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await run(async () => {
+      const path = `${dir}/s.sock`;
+      await using server = socket(AF_UNIX);
+      server.bind(path);
+      server.listen();
+      assert.equal(server.getsockname(), path);
+      await using client = socket(AF_UNIX);
+      await client.connect(path);
+      const [conn] = await server.accept();
+      await using _c = conn;
+      await client.sendall(enc("unix"));
+      assert.equal(dec(await conn.recv(10)), "unix");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Socket over UDP: sendto/recvfrom, connect/send/recv, truncation", async () => {
+  await run(async () => {
+    await using a = socket(AF_INET, SOCK_DGRAM);
+    await using b = socket(AF_INET, SOCK_DGRAM);
+    a.bind(["127.0.0.1", 0]);
+    b.bind(["127.0.0.1", 0]);
+    const aAddr = a.getsockname() as [string, number];
+    await b.sendto(enc("datagram"), aAddr);
+    const [data, from] = await a.recvfrom(4);
+    assert.equal(dec(data), "data", "truncated to maxsize");
+    assert.deepEqual(from, b.getsockname());
+    await b.connect(aAddr);
+    await b.send(enc("via send"));
+    assert.equal(dec(await a.recv(100)), "via send");
+    await assert.rejects(b.recvmsg(10, 16), /ancillary data/);
+  });
+});
+
+Deno.test("Socket.recvfrom() on UDP cancelled by a timeout keeps the datagram", async () => {
+  await run(async () => {
+    await using a = socket(AF_INET, SOCK_DGRAM);
+    a.bind(["127.0.0.1", 0]);
+    await using b = socket(AF_INET, SOCK_DGRAM);
+    await assert.rejects(timeoutAfter(1, () => a.recvfrom(100)), TaskTimeout);
+    await b.sendto(enc("kept"), a.getsockname() as [string, number]);
+    assert.equal(dec((await a.recvfrom(100))[0]), "kept");
+  }, virtual());
+});
+
+Deno.test("socketpair() gives two connected sockets", async () => {
+  await run(async () => {
+    const [a, b] = socketpair();
+    await using _a = a;
+    await using _b = b;
+    await a.sendall(enc("ping"));
+    assert.equal(dec(await b.recv(10)), "ping");
+    await b.sendall(enc("pong"));
+    assert.equal(dec(await a.recv(10)), "pong");
+    assert.deepEqual(a.getpeername(), b.getsockname());
+  });
+});
+
+Deno.test("Socket.shutdown(SHUT_WR) half-closes: the peer sees EOF and can still answer", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    await sock.sendall(enc("request"));
+    await sock.shutdown(SHUT_WR);
+    assert.equal(dec(await readAllRaw(raw)), "request");
+    await raw.write(enc("reply"));
+    raw.close();
+    assert.equal(dec(await sock.asStream().readall()), "reply");
+  });
+});
+
+Deno.test("Socket.shutdown(SHUT_RD) makes later reads return EOF", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    await sock.shutdown(SHUT_RD);
+    assert.equal((await sock.recv(10)).length, 0);
+    raw.close();
+  });
+});
+
+Deno.test("Socket write to a connection the peer reset raises a Deno error on that task", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    raw.close();
+    const err = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        await sock.sendall(new Uint8Array(65536));
+        await sleep(0.001);
+      }
+    })().catch((e) => e);
+    assert(
+      err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset,
+      `expected BrokenPipe or ConnectionReset, got ${err}`,
+    );
+  });
+});
+
+Deno.test("Socket methods after close() throw BadResource; close() twice is harmless", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await sock.close();
+    await sock.close();
+    await assert.rejects(
+      sock.recv(1),
+      (e) => e instanceof Deno.errors.BadResource && /closed/.test(e.message),
+    );
+    await assert.rejects(sock.sendall(enc("x")), Deno.errors.BadResource);
+    raw.close();
+  });
+});
+
+Deno.test("Socket close() while a recv() waits ends that recv with EOF or an error, never a hang", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    const reader = await spawn(() => sock.recv(10));
+    await sleep(0);
+    await sock.close();
+    await reader.wait();
+    assert(reader.terminated);
+    raw.close();
+  });
+});
+
+Deno.test("Socket ancillary data and bad sizes are refused clearly", async () => {
+  await run(async () => {
+    const [a, b] = socketpair();
+    await using _a = a;
+    await using _b = b;
+    await assert.rejects(
+      a.sendmsg([enc("x")], [[1, 1, new Uint8Array(4)]]),
+      /Deno has no API for ancillary data/,
+    );
+    await assert.rejects(a.recvmsgInto([new Uint8Array(1)], 10), /ancillary data/);
+    await assert.rejects(a.recv(-1), RangeError);
+  });
+});
+
+Deno.test("Socket works with _readWait and _writeWait", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    const waiter = await spawn(() => _readWait(sock));
+    await sleep(0);
+    assert.equal(waiter.state, "READ_WAIT");
+    await raw.write(enc("r"));
+    await waiter.join();
+    assert.equal(dec(await sock.recv(1)), "r");
+    await _writeWait(sock);
+    raw.close();
+  });
+});
+
+Deno.test("Socket.makefile() streams share the socket's buffer", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    await raw.write(enc("first line\nsecond"));
+    assert.equal(dec(await sock.recv(6)), "first ");
+    const r = sock.makefile("rb");
+    assert.equal(dec(await r.readline()), "line\n");
+    await r.close(); // does not close the socket
+    assert.equal(sock.closed, false);
+    const w = sock.makefile("wb");
+    await w.write(enc("back"));
+    raw.close();
+    assert.throws(() => sock.makefile("r+" as never), RangeError);
+  });
+});
+
+Deno.test("Socket constructor rejects non-socket objects with a TypeError", () => {
+  assert.throws(() => new Socket({} as never), TypeError);
+  assert.throws(() => new Socket(null as never), TypeError);
+});
