@@ -58,6 +58,8 @@ import type { Task } from "../kernel/task.ts";
 import { FileStream } from "./file_stream.ts";
 import { mergeStreams } from "./_merge_streams.ts";
 
+export type { FileStream } from "./file_stream.ts";
+
 /** Redirect to a new pipe, available as `Popen.stdin`/`stdout`/`stderr`. */
 export const PIPE: -1 = -1;
 /** For `stderr`: send the child's standard error where its standard output goes. */
