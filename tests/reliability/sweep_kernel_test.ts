@@ -10,26 +10,8 @@ import {
   TimeoutCancellationError,
 } from "@curio/curio";
 import { _futureWait, _rescheduleTasks, _waitOnQueue, KernelQueue } from "@curio/curio/traps";
-import { type Scenario, sweep, type SweepContext } from "./_sweep.ts";
-
-/** Checks how the victim ended: normally, or with the strike's own error class. */
-function assertVictimEnd(ctx: SweepContext): void {
-  const error = ctx.victim!.exception;
-  if (error === undefined) return;
-  if (ctx.mode === "cancel") {
-    assert.equal(
-      (error as Error).constructor,
-      CancelledError,
-      `a cancelled victim must end with a plain CancelledError, got ${String(error)}`,
-    );
-  } else {
-    assert.equal(
-      (error as Error).constructor,
-      TaskTimeout,
-      `a timed-out victim must end with TaskTimeout, got ${String(error)}`,
-    );
-  }
-}
+import { assertVictimEnd, type Scenario, sweep } from "./_sweep.ts";
+import { lockScenario } from "./_scenarios.ts";
 
 const sleeps: Scenario = async (ctx) => {
   let naps = 0;
@@ -184,50 +166,6 @@ class ManualLock {
     if (this._waiting.length > 0) await _rescheduleTasks(this._waiting, 1);
     else this._acquired = false;
   }
-}
-
-/** Three workers take a lock twice each; the middle one is the victim. */
-export function lockScenario(
-  make: () => { acquire(): Promise<unknown>; release(): Promise<void> },
-  isFree: (lock: never) => boolean,
-): Scenario {
-  return async (ctx) => {
-    const lock = make();
-    let inside = 0;
-    let maxInside = 0;
-    const sections = new Map<string, number>();
-    const worker = (name: string) => async () => {
-      for (let round = 0; round < 2; round++) {
-        await ctx.step(`${name} acquire ${round}`, () => lock.acquire());
-        const g = ctx.enter(`${name} section ${round}`);
-        try {
-          inside++;
-          maxInside = Math.max(maxInside, inside);
-          await ctx.step(`${name} work ${round}`, () => sleep(1));
-          sections.set(name, (sections.get(name) ?? 0) + 1);
-        } finally {
-          inside--;
-          await ctx.step(`${name} release ${round}`, () => lock.release());
-          ctx.leave(g);
-        }
-      }
-    };
-    const a = await ctx.spawn("a", worker("a"));
-    await ctx.spawnVictim("b", worker("b"));
-    const c = await ctx.spawn("c", worker("c"));
-    await a.join();
-    await c.join();
-    await ctx.victim!.wait();
-    return () => {
-      assertVictimEnd(ctx);
-      assert.equal(maxInside, 1, "two tasks held the lock at once");
-      assert.equal(inside, 0);
-      assert(isFree(lock as never), "the lock is still held or has waiters after everyone left");
-      assert.equal(sections.get("a"), 2);
-      assert.equal(sections.get("c"), 2);
-      if (ctx.victim!.exception === undefined) assert.equal(sections.get("b"), 2);
-    };
-  };
 }
 
 Deno.test("sweep: the manual's trap-based Lock (KernelQueue, _waitOnQueue, _rescheduleTasks)", async () => {
