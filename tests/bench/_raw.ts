@@ -1,0 +1,242 @@
+// Raw-Deno baselines: the same workloads as _curio.ts written with plain
+// promises, setTimeout, Deno.listen/Deno.connect and a Web Worker. Each
+// function runs one round and returns the milliseconds its timed part took.
+
+import { SIZES } from "./_sizes.ts";
+
+/** A trivial task body. */
+async function trivial(i: number): Promise<number> {
+  return i;
+}
+
+/** Starts `n` async calls, then awaits each one. */
+export async function spawnJoin(n = SIZES.spawn): Promise<number> {
+  const t0 = performance.now();
+  const calls = new Array<Promise<number>>(n);
+  for (let i = 0; i < n; i++) calls[i] = trivial(i);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += await calls[i]!;
+  if (sum !== (n * (n - 1)) / 2) throw new Error("Cannot check spawnJoin: wrong sum");
+  return performance.now() - t0;
+}
+
+/** A bounded FIFO channel on plain promises, the floor for `Queue`. */
+export class RawQueue<T> {
+  #items: T[] = [];
+  #getters: Array<() => void> = [];
+  #putters: Array<() => void> = [];
+  constructor(readonly maxsize: number) {}
+
+  async put(item: T): Promise<void> {
+    while (this.maxsize > 0 && this.#items.length >= this.maxsize) {
+      await new Promise<void>((resolve) => this.#putters.push(resolve));
+    }
+    this.#items.push(item);
+    this.#getters.shift()?.();
+  }
+
+  async get(): Promise<T> {
+    while (this.#items.length === 0) {
+      await new Promise<void>((resolve) => this.#getters.push(resolve));
+    }
+    const item = this.#items.shift()!;
+    this.#putters.shift()?.();
+    return item;
+  }
+}
+
+/** One producer, one consumer, a queue of one slot: a task switch per item. */
+export async function queue(n = SIZES.queue): Promise<number> {
+  const t0 = performance.now();
+  const q = new RawQueue<number>(1);
+  const producer = (async () => {
+    for (let i = 0; i < n; i++) await q.put(i);
+  })();
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += await q.get();
+  await producer;
+  if (sum !== (n * (n - 1)) / 2) throw new Error("Cannot check queue: wrong sum");
+  return performance.now() - t0;
+}
+
+/** A FIFO lock on plain promises with direct hand-off, the floor for `Lock`. */
+export class RawLock {
+  #locked = false;
+  #waiters: Array<() => void> = [];
+
+  async acquire(): Promise<void> {
+    if (!this.#locked) {
+      this.#locked = true;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+
+  async release(): Promise<void> {
+    const next = this.#waiters.shift();
+    if (next !== undefined) next();
+    else this.#locked = false;
+  }
+}
+
+/** `tasks` tasks each acquire and release one lock `rounds` times. */
+export async function lock(tasks = SIZES.lockTasks, rounds = SIZES.lockRounds): Promise<number> {
+  const t0 = performance.now();
+  const lck = new RawLock();
+  let inside = 0;
+  const worker = async (): Promise<void> => {
+    for (let k = 0; k < rounds; k++) {
+      await lck.acquire();
+      inside++;
+      await lck.release();
+    }
+  };
+  const all = [];
+  for (let i = 0; i < tasks; i++) all.push(worker());
+  await Promise.all(all);
+  if (inside !== tasks * rounds) throw new Error("Cannot check lock: wrong count");
+  return performance.now() - t0;
+}
+
+function neverCalled(): void {
+  throw new Error("Cannot run the timeout bench: a 10 s timeout expired");
+}
+
+/** `n` concurrent calls, each guarded by its own 10 s setTimeout around a quick await. */
+export async function timeouts(n = SIZES.timeouts): Promise<number> {
+  const t0 = performance.now();
+  const guarded = async (): Promise<void> => {
+    const handle = setTimeout(neverCalled, 10_000);
+    try {
+      await null;
+    } finally {
+      clearTimeout(handle);
+    }
+  };
+  const all = new Array<Promise<void>>(n);
+  for (let i = 0; i < n; i++) all[i] = guarded();
+  for (let i = 0; i < n; i++) await all[i];
+  return performance.now() - t0;
+}
+
+/** `n` concurrent calls, each sleeping 1 ms through its own setTimeout. */
+export async function sleepers(n = SIZES.sleepers): Promise<number> {
+  const t0 = performance.now();
+  const nap = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
+  const all = new Array<Promise<void>>(n);
+  for (let i = 0; i < n; i++) all[i] = nap();
+  for (let i = 0; i < n; i++) await all[i];
+  return performance.now() - t0;
+}
+
+/** `n` yields of one task to the microtask queue (the floor for `sleep(0)`). */
+export async function switches(n = SIZES.switches): Promise<number> {
+  const t0 = performance.now();
+  const a = (async () => {
+    for (let i = 0; i < n; i++) await null;
+  })();
+  const b = (async () => {
+    for (let i = 0; i < n; i++) await null;
+  })();
+  await Promise.all([a, b]);
+  return performance.now() - t0;
+}
+
+/** Starts `n` calls sleeping an hour each: for the memory row (never awaited). */
+export function startSleepers(n: number): void {
+  for (let i = 0; i < n; i++) {
+    (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 3_600_000));
+    })();
+  }
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+async function echoClient(conn: Deno.Conn, rounds: number, msg: Uint8Array): Promise<void> {
+  const buf = new Uint8Array(65536);
+  for (let k = 0; k < rounds; k++) {
+    await writeAll(conn, msg);
+    let got = 0;
+    while (got < msg.length) {
+      const n = await conn.read(buf);
+      if (n === null) throw new Error("Cannot echo: the server closed the connection");
+      got += n;
+    }
+  }
+}
+
+/**
+ * TCP echo of 64-byte messages over `conns` connections, `rounds` round
+ * trips each, server and clients in this process.
+ */
+export async function echo(conns: number, rounds: number): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const handlers: Promise<void>[] = [];
+  const server = (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        return;
+      }
+      handlers.push((async () => {
+        const buf = new Uint8Array(65536);
+        try {
+          for (;;) {
+            const n = await conn.read(buf);
+            if (n === null) break;
+            await writeAll(conn, buf.subarray(0, n));
+          }
+        } finally {
+          conn.close();
+        }
+      })());
+    }
+  })();
+  const { port } = listener.addr as Deno.NetAddr;
+  const clients: Deno.Conn[] = [];
+  for (let i = 0; i < conns; i++) {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    clients.push(c);
+  }
+  const msg = new Uint8Array(64).fill(120);
+  const t0 = performance.now();
+  await Promise.all(clients.map((c) => echoClient(c, rounds, msg)));
+  const ms = performance.now() - t0;
+  for (const c of clients) c.close();
+  listener.close();
+  await server;
+  await Promise.all(handlers);
+  return ms;
+}
+
+const WORKER_SOURCE = "self.onmessage = (e) => self.postMessage(e.data + 1);";
+
+/** A warm Web Worker answering `n` sequential postMessage calls. */
+export async function thread(n = SIZES.thread): Promise<number> {
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  let reply: ((v: number) => void) | undefined;
+  worker.onmessage = (e: MessageEvent<number>) => reply!(e.data);
+  const call = (x: number): Promise<number> =>
+    new Promise((resolve) => {
+      reply = resolve;
+      worker.postMessage(x);
+    });
+  try {
+    for (let i = 0; i < 20; i++) await call(i); // warm up
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      if ((await call(i)) !== i + 1) throw new Error("Cannot check thread: wrong reply");
+    }
+    return performance.now() - t0;
+  } finally {
+    worker.terminate();
+    URL.revokeObjectURL(url);
+  }
+}

@@ -1,0 +1,392 @@
+// `deno task bench:compare`: the same workloads on curio, raw Deno,
+// Effection 4 and Effect 4, in alternating rounds, reporting medians and
+// ratios to raw. Writes docs/bench/results.md and docs/bench/chart.svg and
+// prints the table; progress goes to stderr.
+//
+// Options: --rounds=N (default 5), --rows=spawn,queue,... (default all),
+// --no-write (print only). Rows whose curio API has not landed are reported
+// as "not available yet" rather than failing the run.
+//
+// Memory is measured in a fresh subprocess per implementation (this file
+// with --memory-child=IMPL), with --expose-gc so the heap is collected
+// before and after starting the sleeping tasks.
+
+import * as raw from "./_raw.ts";
+import * as curio from "./_curio.ts";
+import type { CurioApi } from "./_curio.ts";
+import * as peers from "./_peers.ts";
+import { SIZES } from "./_sizes.ts";
+import { type Impl, IMPLS, markdown, type RowResult, svgChart, textTable } from "./_report.ts";
+
+type Workload = () => Promise<number>;
+
+/** Past this much time in one row, an implementation runs no further rounds. */
+const ROW_BUDGET_MS = 8_000;
+
+interface RowSpec {
+  id: string;
+  title: string;
+  kind: "rate" | "bytes";
+  unit: string;
+  /** Operations per round (rate rows). */
+  ops: number;
+  goal: string;
+  /** curio exports the row needs. */
+  needs: (keyof CurioApi)[];
+  run: Partial<Record<Impl, Workload>>;
+  notes: Partial<Record<Impl, string>>;
+}
+
+function arg(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return Deno.args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+function progress(message: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(message + "\n"));
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+// --- memory (child process side) -------------------------------------------
+
+declare const gc: (() => void) | undefined;
+
+function collect(): void {
+  if (typeof gc !== "function") {
+    throw new Error("Cannot measure memory: run with --v8-flags=--expose-gc");
+  }
+  gc();
+  gc();
+}
+
+async function memoryChild(impl: Impl): Promise<void> {
+  const n = SIZES.memory;
+  let api: CurioApi | undefined;
+  if (impl === "curio") api = await curio.loadCurio();
+  collect();
+  const before = Deno.memoryUsage();
+  const measure = async (): Promise<void> => {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    collect();
+    const after = Deno.memoryUsage();
+    const result = {
+      heap: (after.heapUsed - before.heapUsed) / n,
+      rss: (after.rss - before.rss) / n,
+    };
+    console.log(JSON.stringify(result));
+    Deno.exit(0);
+  };
+  switch (impl) {
+    case "raw":
+      raw.startSleepers(n);
+      await measure();
+      break;
+    case "curio":
+      await curio.startSleepers(api!, n, measure);
+      break;
+    case "effection":
+      await peers.effectionStartSleepers(n, measure);
+      break;
+    case "effect":
+      await peers.effectStartSleepers(n, measure);
+      break;
+  }
+}
+
+async function memoryRound(impl: Impl): Promise<{ heap: number; rss: number }> {
+  const config = new URL("../../deno.json", import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--v8-flags=--expose-gc",
+      "--config",
+      config.pathname,
+      new URL(import.meta.url).pathname,
+      `--memory-child=${impl}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success || text === "") {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(0, 3).join(" ");
+    throw new Error(`Cannot measure memory of ${impl}: ${err}`);
+  }
+  return JSON.parse(text.split("\n").at(-1)!);
+}
+
+// --- rows ------------------------------------------------------------------
+
+function rows(api: CurioApi | undefined): RowSpec[] {
+  const c = api!;
+  const noLock = "Effection 4 has no lock or semaphore";
+  const noNet = "no TCP API in the library's core";
+  const noThread = "no thread-offload API in the library's core";
+  return [
+    {
+      id: "spawn",
+      title: `spawn+join ${SIZES.spawn / 1000}k tasks`,
+      kind: "rate",
+      unit: "tasks/s",
+      ops: SIZES.spawn,
+      goal: "≥ 0.30×",
+      needs: ["run", "spawn"],
+      run: {
+        curio: () => curio.spawnJoin(c),
+        raw: () => raw.spawnJoin(),
+        effection: () => peers.effectionSpawnJoin(),
+        effect: () => peers.effectSpawnJoin(),
+      },
+      notes: {},
+    },
+    {
+      id: "queue",
+      title: `Queue, switch per item, ${SIZES.queue / 1000}k items`,
+      kind: "rate",
+      unit: "items/s",
+      ops: SIZES.queue,
+      goal: "≥ 0.50×",
+      needs: ["Queue"],
+      run: {
+        curio: () => curio.queue(c),
+        raw: () => raw.queue(),
+        effection: () => peers.effectionQueue(),
+        effect: () => peers.effectQueue(),
+      },
+      notes: {
+        effection: "no bounded queue: a data queue plus an ack queue keep one item in flight",
+      },
+    },
+    {
+      id: "lock",
+      title: `Lock acquire/release, ${SIZES.lockTasks} tasks`,
+      kind: "rate",
+      unit: "acq/s",
+      ops: SIZES.lockTasks * SIZES.lockRounds,
+      goal: "≥ 0.50×",
+      needs: ["Lock"],
+      run: {
+        curio: () => curio.lock(c),
+        raw: () => raw.lock(),
+        effect: () => peers.effectLock(),
+      },
+      notes: { effection: noLock, effect: "Semaphore(1).withPermits(1)" },
+    },
+    {
+      id: "timeouts",
+      title: `${SIZES.timeouts / 1000}k concurrent timeouts`,
+      kind: "rate",
+      unit: "timeouts/s",
+      ops: SIZES.timeouts,
+      goal: "≥ 1.0×",
+      needs: ["run", "spawn", "timeoutAfter", "sleep"],
+      run: {
+        curio: () => curio.timeouts(c),
+        raw: () => raw.timeouts(),
+        effection: () => peers.effectionTimeouts(),
+        effect: () => peers.effectTimeouts(),
+      },
+      notes: {
+        curio: "each task: timeoutAfter(10, () => sleep(0))",
+        raw: "each call: setTimeout(10 s), await, clearTimeout",
+        effection: "each task: race([call(resolved promise), sleep(10 s)])",
+        effect: "each fiber: Effect.timeout(Effect.yieldNow, 10 s)",
+      },
+    },
+    {
+      id: "sleepers",
+      title: `${SIZES.sleepers / 1000}k tasks sleeping 1 ms`,
+      kind: "rate",
+      unit: "tasks/s",
+      ops: SIZES.sleepers,
+      goal: "≥ 1.0×",
+      needs: ["run", "spawn", "sleep"],
+      run: {
+        curio: () => curio.sleepers(c),
+        raw: () => raw.sleepers(),
+        effection: () => peers.effectionSleepers(),
+        effect: () => peers.effectSleepers(),
+      },
+      notes: {},
+    },
+    {
+      id: "memory",
+      title: `memory, ${SIZES.memory / 1000}k sleeping tasks`,
+      kind: "bytes",
+      unit: "B/task",
+      ops: SIZES.memory,
+      goal: "≤ 1.5 KB",
+      needs: ["run", "spawn", "sleep"],
+      run: {},
+      notes: {},
+    },
+    {
+      id: "echo1",
+      title: "TCP echo 64 B, 1 connection",
+      kind: "rate",
+      unit: "rt/s",
+      ops: SIZES.echo1,
+      goal: "≥ 0.85×",
+      needs: ["tcpServerSocket", "runServer", "openConnection"],
+      run: { curio: () => curio.echo(c, 1, SIZES.echo1), raw: () => raw.echo(1, SIZES.echo1) },
+      notes: { effection: noNet, effect: noNet },
+    },
+    {
+      id: "echo50",
+      title: "TCP echo 64 B, 50 connections",
+      kind: "rate",
+      unit: "rt/s",
+      ops: 50 * SIZES.echo50,
+      goal: "≥ 0.85×",
+      needs: ["tcpServerSocket", "runServer", "openConnection"],
+      run: { curio: () => curio.echo(c, 50, SIZES.echo50), raw: () => raw.echo(50, SIZES.echo50) },
+      notes: { effection: noNet, effect: noNet },
+    },
+    {
+      id: "thread",
+      title: "runInThread, trivial calls",
+      kind: "rate",
+      unit: "calls/s",
+      ops: SIZES.thread,
+      goal: "≥ 0.80×",
+      needs: ["runInThread"],
+      run: { curio: () => curio.thread(c), raw: () => raw.thread() },
+      notes: {
+        raw: "one warm Web Worker, postMessage round trip",
+        effection: noThread,
+        effect: noThread,
+      },
+    },
+  ];
+}
+
+async function machine(): Promise<string> {
+  let cpu = "unknown CPU";
+  try {
+    const info = await Deno.readTextFile("/proc/cpuinfo");
+    cpu = info.match(/model name\s*:\s*(.*)/)?.[1]?.trim() ?? cpu;
+  } catch {
+    // not Linux: keep "unknown CPU"
+  }
+  const cores = navigator.hardwareConcurrency;
+  return `${cores} cores (nproc), ${cpu}, ${Deno.build.os}/${Deno.build.arch}; ` +
+    `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}; ${new Date().toISOString().slice(0, 10)}`;
+}
+
+async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
+  const result: RowResult = {
+    title: spec.title,
+    kind: spec.kind,
+    unit: spec.unit,
+    goal: spec.goal,
+    values: {},
+    notes: { ...spec.notes },
+  };
+  const impls = IMPLS.filter((impl) =>
+    spec.kind === "bytes" ? result.notes[impl] === undefined : spec.run[impl] !== undefined
+  );
+  const samples = new Map<Impl, number[]>(impls.map((impl) => [impl, []]));
+  const failed = new Set<Impl>();
+  const spent = new Map<Impl, number>(impls.map((impl) => [impl, 0]));
+  const total = spec.kind === "bytes" ? Math.min(rounds, 3) : rounds + 1; // +1 warm-up
+  for (let round = 0; round < total; round++) {
+    const warmup = spec.kind === "rate" && round === 0;
+    // Alternate the order so no implementation always runs first.
+    const order = impls.map((_, i) => impls[(i + round) % impls.length]!);
+    for (const impl of order) {
+      if (failed.has(impl)) continue;
+      // A slow implementation gets fewer rounds, so the whole run stays short.
+      if (spent.get(impl)! > ROW_BUDGET_MS && samples.get(impl)!.length > 0) continue;
+      const t0 = performance.now();
+      try {
+        let value: number;
+        if (spec.kind === "bytes") {
+          value = (await memoryRound(impl)).heap;
+        } else {
+          const ms = await spec.run[impl]!();
+          value = (spec.ops / ms) * 1000;
+        }
+        spent.set(impl, spent.get(impl)! + performance.now() - t0);
+        if (!warmup) samples.get(impl)!.push(value);
+        progress(
+          `  ${spec.id} ${impl.padEnd(9)} ${warmup ? "warm-up" : `round ${round}/${total - 1}`}: ${
+            spec.kind === "bytes"
+              ? `${value.toFixed(0)} B/task`
+              : `${value.toFixed(0)} ${spec.unit}`
+          }`,
+        );
+      } catch (error) {
+        failed.add(impl);
+        const message = error instanceof Error ? error.message : String(error);
+        result.notes[impl] = `failed: ${message.split("\n")[0]}`;
+        progress(`  ${spec.id} ${impl}: failed: ${message}`);
+      }
+    }
+  }
+  for (const [impl, values] of samples) {
+    if (values.length > 0 && !failed.has(impl)) result.values[impl] = median(values);
+    if (values.length > 0 && values.length < total - (spec.kind === "rate" ? 1 : 0)) {
+      const note = `${values.length} round(s) only (slow)`;
+      result.notes[impl] = result.notes[impl] ? `${result.notes[impl]}; ${note}` : note;
+    }
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  const child = arg("memory-child");
+  if (child !== undefined) {
+    await memoryChild(child as Impl);
+    return;
+  }
+  const rounds = Number(arg("rounds") ?? 5);
+  const only = arg("rows")?.split(",");
+  const write = !Deno.args.includes("--no-write");
+
+  let api: CurioApi | undefined;
+  let loadError = "";
+  try {
+    api = await curio.loadCurio();
+  } catch (error) {
+    loadError = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+  }
+  const specs = rows(api).filter((s) => only === undefined || only.includes(s.id));
+  const results: RowResult[] = [];
+  const started = performance.now();
+  for (const [i, spec] of specs.entries()) {
+    progress(`[${i + 1}/${specs.length}] ${spec.title}`);
+    const lacking = api === undefined ? [] : curio.missing(api, spec.needs);
+    if (api === undefined || lacking.length > 0) {
+      const why = api === undefined
+        ? `not available: @curio/curio failed to load (${loadError})`
+        : `not available yet (mod.ts does not export ${lacking.join(", ")})`;
+      delete spec.run.curio;
+      spec.notes.curio = why;
+      progress(`  curio: ${why}`);
+    }
+    results.push(await measureRow(spec, rounds));
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(0);
+  progress(`done in ${seconds} s`);
+
+  const where = await machine();
+  const command = `deno task bench:compare${rounds === 5 ? "" : ` --rounds=${rounds}`}`;
+  console.log(`\n${where}\n`);
+  console.log(textTable(results));
+  if (write) {
+    const dir = new URL("../../docs/bench/", import.meta.url);
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(new URL("results.md", dir), markdown(results, where, command));
+    await Deno.writeTextFile(new URL("chart.svg", dir), svgChart(results, where));
+    console.log(`\nwrote docs/bench/results.md and docs/bench/chart.svg`);
+  }
+}
+
+if (import.meta.main) await main();
