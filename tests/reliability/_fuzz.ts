@@ -1,0 +1,354 @@
+// Random cancellation fuzz: many tasks doing random mixes of queue, lock,
+// semaphore, condition, event and sleep operations, often under random
+// (sometimes nested) timeouts, while a chaos task cancels random tasks. Each
+// iteration is one kernel run under MockClock, driven by a seeded PRNG, so a
+// failing seed can be replayed (CURIO_FUZZ_SEED). After every run the same
+// invariants as the sweep are checked: nothing lost or duplicated, nobody
+// hung, every finally ran, the primitives are back at rest.
+
+import {
+  BoundedSemaphore,
+  CancelledError,
+  Condition,
+  currentTask,
+  Event,
+  ignoreAfter,
+  Lock,
+  MockClock,
+  Queue,
+  run,
+  Semaphore,
+  sleep,
+  spawn,
+  type Task,
+  TaskTimeout,
+  timeoutAfter,
+} from "@curio/curio";
+
+/** A small, fast, seeded PRNG (mulberry32). */
+export class Rng {
+  #state: number;
+  constructor(seed: number) {
+    this.#state = seed >>> 0;
+  }
+  /** A float in [0, 1). */
+  next(): number {
+    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  /** An integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  /** True with probability p. */
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  /** One of `xs`. */
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
+  }
+  /** A duration in seconds: 0 (a yield) a quarter of the time, else up to `max`. */
+  duration(max: number): number {
+    return this.chance(0.25) ? 0 : Math.round(this.next() * max * 100) / 100;
+  }
+}
+
+/** Knobs of one fuzz iteration. */
+export interface FuzzOptions {
+  workers?: number;
+  opsPerWorker?: number;
+  chaosStrikes?: number;
+  /** Real milliseconds before a run counts as wedged. */
+  realLimitMs?: number;
+  /** Makes the lock under test (default `new Lock()`); the self-test passes a broken one. */
+  makeLock?: () => FuzzLock;
+}
+
+/** What the fuzz needs of a lock. */
+export interface FuzzLock {
+  acquire(): Promise<unknown>;
+  release(): Promise<void>;
+  locked(): boolean;
+}
+
+/** What one iteration did, and what went wrong. */
+export interface FuzzResult {
+  seed: number;
+  problems: string[];
+  ops: number;
+  cancels: number;
+  timeouts: number;
+}
+
+const OPS = [
+  "lock",
+  "sem",
+  "bsem",
+  "condPut",
+  "condTake",
+  "qPut",
+  "qGet",
+  "evtWait",
+  "evtSet",
+  "sleep",
+  "selfCancel",
+] as const;
+type Op = typeof OPS[number];
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Runs one seeded iteration and returns what went wrong (nothing, ideally). */
+export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise<FuzzResult> {
+  const rng = new Rng(seed);
+  const nWorkers = options.workers ?? 6;
+  const nOps = options.opsPerWorker ?? 10;
+  const strikes = options.chaosStrikes ?? 4;
+  const realLimitMs = options.realLimitMs ?? 5000;
+  const problems: string[] = [];
+  const result: FuzzResult = { seed, problems, ops: 0, cancels: 0, timeouts: 0 };
+
+  const lock: FuzzLock = options.makeLock?.() ?? new Lock();
+  const sem = new Semaphore(2);
+  const bsem = new BoundedSemaphore(2);
+  const cond = new Condition();
+  const queue = new Queue<string>(2);
+  const event = new Event();
+  const holders = { lock: 0, sem: 0, bsem: 0 };
+  let condCount = 0;
+  let condPuts = 0;
+  let condTakes = 0;
+  const delivered: string[] = [];
+  const received: string[] = [];
+  let openGuards = 0;
+  const workers: Task[] = [];
+
+  const hold = async (
+    name: keyof typeof holders,
+    prim: { acquire(): Promise<unknown>; release(): Promise<void> },
+    max: number,
+    work: number,
+  ): Promise<void> => {
+    await prim.acquire();
+    openGuards++;
+    try {
+      holders[name]++;
+      if (holders[name] > max) problems.push(`${holders[name]} holders of ${name} (max ${max})`);
+      await sleep(work);
+    } finally {
+      holders[name]--;
+      await prim.release();
+      openGuards--;
+    }
+  };
+
+  const perform = async (op: Op, me: number, n: number, work: number): Promise<void> => {
+    switch (op) {
+      case "lock":
+        return await hold("lock", lock, 1, work);
+      case "sem":
+        return await hold("sem", sem, 2, work);
+      case "bsem":
+        return await hold("bsem", bsem, 2, work);
+      case "condPut":
+        await cond.acquire();
+        try {
+          condCount++;
+          condPuts++;
+          await cond.notify();
+        } finally {
+          await cond.release();
+        }
+        return;
+      case "condTake":
+        await cond.acquire();
+        try {
+          // Bounded: nobody may ever put again.
+          const ok = await ignoreAfter(work + 1, () => cond.waitFor(() => condCount > 0), {
+            timeoutResult: false,
+          });
+          if (ok) {
+            condCount--;
+            condTakes++;
+          }
+        } finally {
+          await cond.release();
+        }
+        return;
+      case "qPut": {
+        const item = `${me}.${n}`;
+        const done = await ignoreAfter(work + 1, async () => {
+          await queue.put(item);
+          delivered.push(item); // recorded where put() returned: nothing in between
+          return true;
+        }, { timeoutResult: false });
+        void done;
+        return;
+      }
+      case "qGet":
+        await ignoreAfter(work + 1, async () => {
+          received.push(await queue.get());
+        });
+        return;
+      case "evtWait":
+        await ignoreAfter(work + 1, () => event.wait());
+        return;
+      case "evtSet":
+        if (rng.chance(0.5)) event.clear();
+        else await event.set();
+        return;
+      case "sleep":
+        return await sleep(work);
+      case "selfCancel":
+        await (await currentTask()).cancel();
+        problems.push("a task that cancelled itself went on running");
+        return;
+    }
+  };
+
+  const worker = (me: number, plan: Array<[Op, number, number, number]>) => async () => {
+    openGuards++;
+    try {
+      for (let n = 0; n < plan.length; n++) {
+        const [op, work, timeout, depth] = plan[n]!;
+        result.ops++;
+        if (depth === 0) {
+          await perform(op, me, n, work);
+          continue;
+        }
+        // Random, sometimes nested, timeouts around the operation.
+        try {
+          if (depth === 1) await timeoutAfter(timeout, () => perform(op, me, n, work));
+          else {
+            await timeoutAfter(
+              timeout * 2,
+              () =>
+                timeoutAfter(timeout, () => perform(op, me, n, work)).catch((e) => {
+                  if (e instanceof TaskTimeout) result.timeouts++;
+                  else throw e;
+                }),
+            );
+          }
+        } catch (e) {
+          if (e instanceof TaskTimeout) result.timeouts++;
+          else throw e;
+        }
+      }
+    } finally {
+      openGuards--;
+    }
+  };
+
+  // Plans are drawn before the run, so the kernel's interleaving cannot
+  // change what the PRNG yields for the plans.
+  const plans: Array<Array<[Op, number, number, number]>> = [];
+  for (let w = 0; w < nWorkers; w++) {
+    const plan: Array<[Op, number, number, number]> = [];
+    for (let n = 0; n < nOps; n++) {
+      const op = rng.chance(0.02) ? "selfCancel" : rng.pick(OPS.filter((o) => o !== "selfCancel"));
+      const depth = rng.chance(0.5) ? 0 : rng.chance(0.7) ? 1 : 2;
+      plan.push([op, rng.duration(2), rng.duration(2), depth]);
+    }
+    plans.push(plan);
+  }
+  const chaosPlan: Array<[number, number]> = [];
+  for (let i = 0; i < strikes; i++) chaosPlan.push([rng.duration(3), rng.int(nWorkers)]);
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const wedged = new Promise<"wedged">((resolve) => {
+    timer = setTimeout(() => resolve("wedged"), realLimitMs);
+  });
+  const clock = new MockClock({ autojump: 0 });
+  try {
+    const outcome = await Promise.race([
+      run(async () => {
+        const watchdog = await spawn(async () => {
+          await sleep(10_000);
+          const alive = workers.filter((t) => !t.terminated).map((t) => `${t.name}: ${t.state}`);
+          problems.push(`hung after 10000 virtual seconds: ${alive.join(", ")}`);
+          for (const t of workers) {
+            if (!t.terminated) await spawn(() => t.cancel(), { daemon: true });
+          }
+        }, { daemon: true, name: "watchdog" });
+        void watchdog;
+        for (let w = 0; w < nWorkers; w++) {
+          workers.push(await spawn(worker(w, plans[w]!), { name: `worker ${w}` }));
+        }
+        const chaos = await spawn(async () => {
+          for (const [wait, target] of chaosPlan) {
+            await sleep(wait);
+            const t = workers[target]!;
+            if (!t.terminated && (await t.cancel())) result.cancels++;
+          }
+        }, { name: "chaos" });
+        for (const t of workers) await t.wait();
+        await chaos.wait();
+        // Drain: what is left in the queue was delivered but not received.
+        while (!queue.empty()) received.push(await queue.get());
+        for (const t of [...workers, chaos]) {
+          const e = t.exception;
+          if (e === undefined) continue;
+          if (e instanceof CancelledError && e.constructor === CancelledError) continue;
+          problems.push(`${t.name} ended with ${describe(e)}`);
+        }
+      }, { clock, logErrors: false }).then(() => "done" as const, (e) => {
+        problems.push(`run() rejected with ${describe(e)}`);
+        return "done" as const;
+      }),
+      wedged,
+    ]);
+    if (outcome === "wedged") {
+      problems.push(`wedged: run() did not return within ${realLimitMs} ms of real time`);
+      return result;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+
+  if (lock.locked()) problems.push("the Lock is still held");
+  if (sem.value !== 2) problems.push(`the Semaphore has ${sem.value} permits, not 2`);
+  if (bsem.value !== 2) problems.push(`the BoundedSemaphore has ${bsem.value} permits, not 2`);
+  if (cond.locked()) problems.push("the Condition's lock is still held");
+  if (condCount !== condPuts - condTakes || condCount < 0) {
+    problems.push(`Condition count ${condCount} != ${condPuts} puts - ${condTakes} takes`);
+  }
+  for (const [name, n] of Object.entries(holders)) {
+    if (n !== 0) problems.push(`${n} holders of ${name} left`);
+  }
+  if (openGuards !== 0) problems.push(`${openGuards} finally blocks never ran`);
+  const sorted = (xs: string[]) => [...xs].sort().join(",");
+  if (sorted(delivered) !== sorted(received)) {
+    const lost = delivered.filter((x) => !received.includes(x));
+    const extra = received.filter((x) => !delivered.includes(x));
+    const dup = received.filter((x, i) => received.indexOf(x) !== i);
+    problems.push(
+      `Queue: lost ${JSON.stringify(lost)}, unexpected ${JSON.stringify(extra)}, duplicated ${
+        JSON.stringify(dup)
+      }`,
+    );
+  }
+  return result;
+}
+
+/** Runs `iterations` seeds from `base`; returns the failures, each naming its seed. */
+export async function fuzz(
+  base: number,
+  iterations: number,
+  options: FuzzOptions = {},
+): Promise<{ failures: string[]; ops: number; cancels: number; timeouts: number }> {
+  const failures: string[] = [];
+  const totals = { ops: 0, cancels: 0, timeouts: 0 };
+  for (let i = 0; i < iterations; i++) {
+    const seed = (base + i) >>> 0;
+    const r = await fuzzOnce(seed, options);
+    totals.ops += r.ops;
+    totals.cancels += r.cancels;
+    totals.timeouts += r.timeouts;
+    if (r.problems.length > 0) failures.push(`seed ${seed}: ${r.problems.join("; ")}`);
+  }
+  return { failures, ...totals };
+}
