@@ -1,0 +1,188 @@
+import assert from "node:assert/strict";
+import {
+  CancelledError,
+  CurioError,
+  MockClock,
+  Queue,
+  run,
+  sleep,
+  spawn,
+  type Task,
+} from "@curio/curio";
+import { until, virtual } from "./_util.ts";
+
+Deno.test("Queue: the manual's producer/consumer with join()", async () => {
+  const trace: string[] = [];
+  await run(async () => {
+    const q = new Queue<number>();
+    const producer = await spawn(async () => {
+      for (let n = 0; n < 3; n++) await q.put(n);
+      await q.join();
+      trace.push("producer done");
+    });
+    const consumer = await spawn(async () => {
+      for (;;) {
+        const item = await q.get();
+        trace.push(`consumer got ${item}`);
+        await sleep(1);
+        await q.taskDone();
+      }
+    });
+    await producer.join();
+    await consumer.cancel();
+  }, virtual());
+  assert.deepEqual(trace, ["consumer got 0", "consumer got 1", "consumer got 2", "producer done"]);
+});
+
+Deno.test("Queue.get() waits in QUEUE_GET; getters are served in FIFO order", async () => {
+  const got: string[] = [];
+  await run(async () => {
+    const q = new Queue<number>();
+    const getters: Task[] = [];
+    for (const name of ["a", "b", "c"]) {
+      getters.push(await spawn(async () => got.push(`${name}${await q.get()}`)));
+    }
+    await until(() => getters.every((t) => t.state === "QUEUE_GET"));
+    for (let i = 1; i <= 3; i++) await q.put(i);
+    assert.equal(q.qsize(), 0, "items went straight to the waiting getters");
+    for (const t of getters) await t.join();
+  });
+  assert.deepEqual(got, ["a1", "b2", "c3"]);
+});
+
+Deno.test("Queue.put() hands the item to a waiting getter; a later get() cannot barge in", async () => {
+  await run(async () => {
+    const q = new Queue<string>();
+    const waiter = await spawn(() => q.get());
+    await until(() => waiter.state === "QUEUE_GET");
+    await q.put("for the waiter");
+    await q.put("for whoever comes next");
+    assert.equal(await q.get(), "for whoever comes next");
+    assert.equal(await waiter.join(), "for the waiter");
+  });
+});
+
+Deno.test("Queue(maxsize).put() blocks while full, in QUEUE_PUT, putters in FIFO order", async () => {
+  await run(async () => {
+    const q = new Queue<string>(2);
+    await q.put("a");
+    await q.put("b");
+    assert.equal(q.full(), true);
+    const p1 = await spawn(() => q.put("c"));
+    const p2 = await spawn(() => q.put("d"));
+    await until(() => p1.state === "QUEUE_PUT" && p2.state === "QUEUE_PUT");
+    assert.equal(q.qsize(), 2);
+    const got = [];
+    for (let i = 0; i < 4; i++) got.push(await q.get());
+    await p1.join();
+    await p2.join();
+    assert.deepEqual(got, ["a", "b", "c", "d"]);
+    assert.equal(q.empty(), true);
+    assert.equal(q.full(), false);
+  });
+});
+
+Deno.test("Queue.join() waits in QUEUE_JOIN until every item is marked done", async () => {
+  await run(async () => {
+    const q = new Queue<number>();
+    await q.join(); // nothing put: returns at once
+    await q.put(1);
+    await q.put(2);
+    const joiner = await spawn(() => q.join());
+    await until(() => joiner.state === "QUEUE_JOIN");
+    await q.get();
+    await q.taskDone();
+    await sleep(0);
+    assert.equal(joiner.state, "QUEUE_JOIN");
+    await q.get();
+    await q.taskDone();
+    await joiner.join();
+  });
+});
+
+Deno.test("Queue.taskDone() more times than items were put throws, count unchanged", async () => {
+  await run(async () => {
+    const q = new Queue<number>();
+    const err = await q.taskDone().catch((e) => e);
+    assert(err instanceof Error);
+    assert.equal(
+      err.message,
+      "Cannot mark task done: taskDone() was called more times than items were put",
+    );
+    await q.put(1);
+    await q.get();
+    await q.taskDone();
+    await assert.rejects(q.taskDone(), /more times than items were put/);
+    await q.join();
+  });
+});
+
+Deno.test("Queue rejects a bad maxsize", () => {
+  assert.throws(() => new Queue(-1), RangeError);
+  assert.throws(() => new Queue(1.5), RangeError);
+  assert.throws(() => new Queue(NaN), RangeError);
+  assert.throws(() => new Queue("3" as never), TypeError);
+  assert.equal(new Queue().maxsize, 0);
+  assert.equal(new Queue(0).full(), false);
+});
+
+Deno.test("Queue supports for await, leaving the loop with break", async () => {
+  await run(async () => {
+    const q = new Queue<number>();
+    const producer = await spawn(async () => {
+      for (let n = 1; n <= 3; n++) {
+        await sleep(1);
+        await q.put(n);
+      }
+      await q.put(0);
+    });
+    const seen: number[] = [];
+    for await (const item of q) {
+      if (item === 0) break;
+      seen.push(item);
+    }
+    await producer.join();
+    assert.deepEqual(seen, [1, 2, 3]);
+  }, virtual());
+});
+
+Deno.test("Queue.put() works from a plain callback; get() outside a task rejects", async () => {
+  const q = new Queue<string>();
+  await q.put("outside");
+  assert.equal(q.qsize(), 1);
+  await assert.rejects(q.get(), CurioError);
+  await run(async () => {
+    assert.equal(await q.get(), "outside");
+    const getter = await spawn(() => q.get());
+    await until(() => getter.state === "QUEUE_GET");
+    setTimeout(() => void q.put("from a timer"), 1);
+    assert.equal(await getter.join(), "from a timer");
+  });
+  const full = new Queue<string>(1);
+  await full.put("x");
+  await assert.rejects(full.put("y"), CurioError);
+  assert.equal(full.qsize(), 1);
+});
+
+Deno.test("Queue.get() of a non-empty queue is not a cancellation point", async () => {
+  const clock = new MockClock({ autojump: 0 });
+  const trace: string[] = [];
+  await run(async () => {
+    const q = new Queue<number>(1);
+    await q.put(1);
+    const t = await spawn(async () => {
+      await sleep(1);
+      trace.push(`got ${await q.get()}`); // a cancel is pending, but get() does not block
+      await q.put(2); // room again: does not block either
+      trace.push("put 2");
+      await sleep(0); // the pending cancel lands here
+      trace.push("not reached");
+    });
+    await until(() => t.state === "TIME_SLEEP");
+    clock.jump(1);
+    await t.cancel();
+    assert(t.exception instanceof CancelledError);
+    assert.equal(q.qsize(), 1);
+  }, { clock });
+  assert.deepEqual(trace, ["got 1", "put 2"]);
+});
