@@ -56,3 +56,12 @@ export * as ssl from "./io/ssl.ts";
 // signals and subprocesses
 export * from "./io/signal_set.ts";
 export * as subprocess from "./io/subprocess.ts";
+
+// workers
+export * from "./workers/run_in_thread.ts";
+export * from "./workers/run_in_process.ts";
+export * from "./workers/run_in_executor.ts";
+export * from "./workers/worker_function.ts";
+export * from "./workers/limits.ts";
+export * from "./workers/shared.ts";
+export * from "./workers/abide.ts";

@@ -1,0 +1,98 @@
+// The Web Workers behind runInThread.
+
+import { Pool, poolOf } from "./_pool.ts";
+import { workerLimits } from "./limits.ts";
+import type { Job, Reply, Request, WireError } from "./_wire.ts";
+
+const entry = new URL("./_worker_entry.ts", import.meta.url);
+let serial = 0;
+
+/** One Web Worker running one call at a time. */
+export class ThreadWorker {
+  readonly #worker: Worker;
+  readonly #known = new Set<number>();
+  #pending: ((reply: Reply) => void) | undefined = undefined;
+  #alive = true;
+
+  constructor() {
+    this.#worker = new Worker(entry, { type: "module", name: `curio thread ${++serial}` });
+    this.#worker.onmessage = (event: MessageEvent<Reply>) => this.#settle(event.data);
+    this.#worker.onerror = (event: ErrorEvent) => {
+      // Only what the worker's own handlers could not catch: a failing module load.
+      event.preventDefault();
+      this.#settle({ crash: errorOf(event) });
+    };
+    this.#worker.onmessageerror = () => {
+      this.#settle({
+        ok: false,
+        error: {
+          name: "DataCloneError",
+          message: "Cannot run function in a worker thread: its reply could not be deserialized",
+          stack: "DataCloneError: its reply could not be deserialized",
+        },
+      });
+    };
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** True while a call waits for its reply. */
+  get busy(): boolean {
+    return this.#pending !== undefined;
+  }
+
+  /**
+   * Posts a call. Throws synchronously (nothing sent) if the arguments
+   * cannot be cloned. The promise never rejects: it resolves to the reply.
+   */
+  start(job: Job, args: unknown[]): Promise<Reply> {
+    const known = this.#known.has(job.key);
+    const request: Request = known ? { key: job.key, args } : { key: job.key, def: job.def, args };
+    this.#worker.postMessage(request);
+    if (!known) this.#known.add(job.key);
+    return new Promise<Reply>((resolve) => {
+      this.#pending = resolve;
+    });
+  }
+
+  #settle(reply: Reply): void {
+    if (!("ok" in reply)) {
+      this.#alive = false;
+      this.#worker.terminate();
+    }
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.(reply);
+  }
+
+  async retire(): Promise<void> {
+    this.#alive = false;
+    this.#worker.terminate();
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.({ lost: "the worker was terminated before replying" });
+  }
+}
+
+function errorOf(event: ErrorEvent): WireError {
+  const e = event.error;
+  if (e instanceof Error) {
+    return { name: e.name, message: e.message, stack: e.stack ?? `${e.name}: ${e.message}` };
+  }
+  const message = event.message || "the worker failed";
+  return {
+    name: "Error",
+    message,
+    stack: `Error: ${message}\n    at ${event.filename}:${event.lineno}:${event.colno}`,
+  };
+}
+
+/** The calling kernel's thread pool. */
+export function threadPool(): Promise<Pool<ThreadWorker>> {
+  return poolOf(
+    "thread",
+    () => new Pool(() => new ThreadWorker(), () => workerLimits.maxThreads, "THREAD_ACQUIRE"),
+  );
+}

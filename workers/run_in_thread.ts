@@ -1,0 +1,96 @@
+/**
+ * Running functions in Web Workers: curio's `run_in_thread`.
+ *
+ * @module
+ */
+
+import { _futureWait } from "../kernel/traps.ts";
+import { threadPool } from "./_thread_pool.ts";
+import { cloneFailure, replyValue } from "./_calls.ts";
+import { decodeError, jobOf } from "./_wire.ts";
+import { encodeShared, isShared } from "./_shared_wire.ts";
+import type { WorkerFunction } from "./worker_function.ts";
+
+/**
+ * Runs `fn(...args)` in a Web Worker from the kernel's thread pool and
+ * returns its result; the calling task waits (state `THREAD_WAIT`) without
+ * blocking the kernel. Use it for CPU-heavy or blocking work.
+ *
+ * - `fn` is either a **self-contained** function, sent as source and
+ *   compiled in the worker (it cannot see variables of the enclosing scope:
+ *   pass them as arguments), or {@linkcode workerFunction}`(module, name)`,
+ *   which the worker imports, imports and all.
+ * - Arguments and results are structured-cloned. Top-level
+ *   {@linkcode SharedLock} and {@linkcode SharedQueue} arguments arrive as
+ *   working objects over the same shared memory.
+ * - An error thrown by `fn` rejects the call with an error of the same name
+ *   and message, whose stack shows where in the worker it was thrown,
+ *   followed by the calling task's stack.
+ * - **Cancellation really stops the work**: a cancelled call (or one that
+ *   times out) terminates its worker, and the pool starts a fresh one for
+ *   the next call (curio can only abandon a thread).
+ * - At most `workerLimits.maxThreads` workers (default 64) run per kernel;
+ *   further calls wait in state `THREAD_ACQUIRE`. Workers are created
+ *   lazily, reused, and terminated when the kernel shuts down.
+ * - Workers have the permissions of the main program. Loading a
+ *   `workerFunction` module from a local file needs `--allow-read`.
+ *
+ * @typeParam T What `fn` returns (or its promise resolves to).
+ * @param fn A self-contained function, or a {@linkcode WorkerFunction}.
+ * @param args Its arguments (structured-cloneable).
+ * @returns `fn`'s result.
+ * @throws {TypeError} If `fn` is neither a function with source nor a WorkerFunction.
+ * @throws {DOMException} `DataCloneError` naming the argument that cannot be cloned (nothing is sent).
+ * @throws {ReferenceError} If `fn` uses a variable it does not define (it is not self-contained).
+ * @throws {CancelledError} If the task is cancelled or times out (the worker is terminated).
+ * @throws {CurioError} Outside a task.
+ * @throws The error `fn` threw, rebuilt with the same name and message.
+ *
+ * @example Usage
+ * ```ts
+ * import { run, runInThread } from "@curio/curio";
+ * import assert from "node:assert/strict";
+ *
+ * function fib(n: number): number {
+ *   return n < 2 ? n : fib(n - 1) + fib(n - 2);
+ * }
+ *
+ * const result = await run(() => runInThread(fib, 20));
+ * assert.equal(result, 6765);
+ * ```
+ */
+export async function runInThread<T>(
+  // deno-lint-ignore no-explicit-any
+  fn: ((...args: any[]) => T | Promise<T>) | WorkerFunction<T>,
+  ...args: unknown[]
+): Promise<T> {
+  const job = jobOf(fn, "a worker thread");
+  const pool = await threadPool();
+  const worker = pool.tryAcquire() ?? await pool.acquire();
+  let sent = args;
+  for (const arg of args) {
+    if (isShared(arg)) {
+      sent = encodeShared(args);
+      break;
+    }
+  }
+  let pending;
+  try {
+    pending = worker.start(job, sent);
+  } catch (error) {
+    pool.release(worker);
+    throw cloneFailure(error, args, "send", "a worker thread");
+  }
+  let reply;
+  try {
+    reply = await _futureWait(pending, "THREAD_WAIT");
+  } catch (error) {
+    // Cancelled while the worker still runs: stop it for real.
+    if (worker.busy) pool.discard(worker);
+    else pool.release(worker);
+    throw error;
+  }
+  pool.release(worker);
+  if ("ok" in reply && reply.ok) return reply.value as T;
+  throw replyValue(reply, "runInThread", "a worker thread", decodeError);
+}
