@@ -72,7 +72,7 @@ function errnoOf(error: unknown): number | undefined {
 }
 
 function addrOf(addr: Deno.Addr): Address {
-  if ("path" in addr) return addr.path;
+  if ("path" in addr) return addr.path ?? "";
   if ("hostname" in addr) return [addr.hostname, addr.port];
   return String(addr.transport);
 }
@@ -383,7 +383,7 @@ export class Socket {
     }
     const reader = this.#streamReader("recv");
     checkSize(maxbytes, "recv", "maxbytes");
-    if (this.#readShut) return EMPTY;
+    if (this.#readShut || maxbytes === 0) return EMPTY;
     while (!reader.ready) await reader.wait("recv");
     if (reader.size > 0) return reader.take(maxbytes);
     reader.throwError();
