@@ -381,7 +381,7 @@ class MonitorSession {
       return `${head}: no stack recorded (it has not blocked since the monitor started)`;
     }
     const frames = core.waitStack.split("\n").slice(1)
-      .filter((frame) => !frame.includes("/kernel/_core.ts"))
+      .filter((frame) => !frame.includes("/kernel/_core.ts") && !frame.includes("(ext:"))
       .map((frame) => "  " + frame.trim());
     const when = core.traps.length > 0 ? "blocked at" : "not blocked now; last blocked at";
     return `${head}, ${when}:\n${frames.join("\n")}`;

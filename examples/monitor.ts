@@ -1,0 +1,43 @@
+/**
+ * The monitor: look inside a running program, see every task, where it is
+ * blocked, and cancel one.
+ *
+ * `deno run --allow-net examples/monitor.ts`
+ *
+ * A real program passes `withMonitor: true` (127.0.0.1:48802) and you connect
+ * from another terminal with `deno task monitor` (or `nc 127.0.0.1 48802`).
+ * To finish by itself, this example listens on a free port and talks to its
+ * own monitor.
+ *
+ * @module
+ */
+import { run, sleep, spawn } from "@curio/curio";
+import { _getKernel } from "@curio/curio/traps";
+import { connectMonitor } from "@curio/curio/monitor";
+
+async function ticker(): Promise<void> {
+  for (;;) await sleep(0.05);
+}
+
+async function slowJob(seconds: number): Promise<string> {
+  await sleep(seconds);
+  return "done";
+}
+
+async function main(): Promise<void> {
+  await spawn(ticker, { daemon: true });
+  const job = await spawn(() => slowJob(60), { name: "slowJob" });
+  await sleep(0.2); // let the ticker tick a few times
+
+  const [host, port] = (await _getKernel()).monitorAddress!;
+  console.log(`monitor listening on ${host}:${port}\n`);
+  await using monitor = await connectMonitor({ host, port });
+  for (const command of ["ps", `where ${job.id}`, `cancel ${job.id}`, "ps"]) {
+    console.log(`curio > ${command}`);
+    console.log(await monitor.command(command));
+    console.log();
+  }
+  console.log(`slowJob cancelled: ${job.cancelled}`);
+}
+
+await run(main, { withMonitor: { port: 0 } });
