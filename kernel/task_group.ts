@@ -50,7 +50,9 @@ const WAITS: readonly string[] = ["all", "any", "object", "none"];
  *   {@linkcode TaskGroupWait}), then cancels whatever is still running and
  *   waits for it to terminate.
  * - A member that fails cancels the rest and `join()` rethrows its error.
- *   A member cancelled by someone else does not fail the group.
+ *   A member cancelled by someone else does not fail the group. Failures are
+ *   acted on by `join()`: while the owner is busy elsewhere (the body of a
+ *   scope still running), the other members keep running until it joins.
  * - If `join()` itself is cancelled, the members are cancelled (and awaited)
  *   before the cancellation propagates.
  * - `TaskGroup.scope(body)` runs `body(group)` then joins; if the body
