@@ -8,6 +8,7 @@
 import { FileStream } from "./file_stream.ts";
 import { type StreamParts, streamParts } from "./_parts.ts";
 import type { Socket } from "./socket_wrapper.ts";
+import { internals } from "./_socket_internal.ts";
 
 /**
  * The methods of {@linkcode FileStream} (`read`, `readline`, `readall`,
@@ -49,7 +50,7 @@ export class SocketStream extends FileStream {
    * @throws {Deno.errors.NotConnected} If the socket is not connected.
    */
   constructor(sock: Socket) {
-    const parts = (sock as unknown as { [streamParts]: () => StreamParts })[streamParts]();
+    const parts = internals.parts(sock);
     super({ [streamParts]: () => parts } as never);
     this.#parts = parts;
     this.#sock = sock;

@@ -216,6 +216,13 @@ export class Socket {
       sock.#writer = new Writer((p) => sock.#writeRaw(p), "socket", "bytesSent");
       return sock;
     };
+    internals.parts = (sock) => ({
+      reader: sock.#streamReader("make a stream"),
+      writer: sock.#streamWriter("make a stream"),
+      raw: sock.#conn,
+      close: () => sock.close(),
+      closeWrite: () => sock.#whenOpen().then((c) => c.closeWrite()),
+    });
     internals.detach = (sock, action) => {
       if (sock.#closed) throw new Deno.errors.BadResource(`Cannot ${action}: the socket is closed`);
       const raw = sock.#conn ?? sock.#listener ?? sock.#dgram;
@@ -1066,6 +1073,8 @@ export class Socket {
    *
    * await run(async () => {
    *   const [a, b] = socketpair();
+   *   await a.sendall(new Uint8Array([1]));
+   *   await b.recv(1); // socketpair() sockets finish connecting in the background
    *   assert.deepEqual(a.getpeername(), b.getsockname());
    *   await a.close();
    *   await b.close();
@@ -1261,17 +1270,6 @@ export class Socket {
   asStream(): SocketStream {
     this.#streamReader("asStream");
     return new SocketStream(this);
-  }
-
-  /** Lends the buffered sides to a SocketStream. */
-  [streamParts](): StreamParts {
-    return {
-      reader: this.#streamReader("make a stream"),
-      writer: this.#streamWriter("make a stream"),
-      raw: this.#conn,
-      close: () => this.close(),
-      closeWrite: () => this.#whenOpen().then((c) => c.closeWrite()),
-    };
   }
 
   /**
