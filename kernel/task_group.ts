@@ -42,6 +42,14 @@ export interface TaskGroupSpawnOptions {
 
 const WAITS: readonly string[] = ["all", "any", "object", "none"];
 
+/** How a member's wrapper reports back to its group. */
+interface MemberSlot<T> {
+  task?: Task<T>;
+  finished: boolean;
+  failed: boolean;
+  error: unknown;
+}
+
 /**
  * A group of tasks that finish together (curio's `TaskGroup`, with the
  * structured-concurrency guarantees of its later versions).
@@ -49,10 +57,9 @@ const WAITS: readonly string[] = ["all", "any", "object", "none"];
  * - `join()` waits for members according to `wait` (see
  *   {@linkcode TaskGroupWait}), then cancels whatever is still running and
  *   waits for it to terminate.
- * - A member that fails cancels the rest and `join()` rethrows its error.
- *   A member cancelled by someone else does not fail the group. Failures are
- *   acted on by `join()`: while the owner is busy elsewhere (the body of a
- *   scope still running), the other members keep running until it joins.
+ * - A member that fails cancels the rest at once (even while the owner is
+ *   busy elsewhere, e.g. still in the body of a scope) and `join()` rethrows
+ *   its error. A member cancelled by someone else does not fail the group.
  * - If `join()` itself is cancelled, the members are cancelled (and awaited)
  *   before the cancellation propagates.
  * - `TaskGroup.scope(body)` runs `body(group)` then joins; if the body
@@ -106,6 +113,7 @@ export class TaskGroup implements AsyncIterable<Task> {
   #completed: Task | null = null;
   #error: unknown = undefined;
   #joined = false;
+  #failing = false;
 
   /**
    * Creates an empty task group.
@@ -213,13 +221,17 @@ export class TaskGroup implements AsyncIterable<Task> {
     }
     const { daemon = false, name } = options;
     // The member may finish before spawn() returns: `slot` meets it either way.
-    const slot: { task?: Task<T>; finished: boolean } = { finished: false };
+    const slot: MemberSlot<T> = { finished: false, failed: false, error: undefined };
     const member = async (): Promise<T> => {
       try {
         return await fn();
+      } catch (error) {
+        slot.failed = true;
+        slot.error = error;
+        throw error;
       } finally {
         slot.finished = true;
-        if (slot.task !== undefined) this.#memberDone(slot.task);
+        if (slot.task !== undefined) this.#memberDone(slot.task, slot);
       }
     };
     const task = await spawn(member, { daemon, name: name ?? (fn.name || "task") });
@@ -229,16 +241,30 @@ export class TaskGroup implements AsyncIterable<Task> {
     } else {
       this.#tasks.push(task);
       this.#running.add(task);
-      if (slot.finished) this.#memberDone(task);
+      if (slot.finished) this.#memberDone(task, slot);
     }
     return task;
   }
 
-  #memberDone(task: Task): void {
+  #memberDone(task: Task, slot: MemberSlot<unknown>): void {
     if (this.#daemons.delete(task) || !this.#running.delete(task)) return;
     this.#finished.push(task);
     const waiters = this.#waiters;
     if (waiters.length > 0) void _rescheduleTasks(waiters, waiters.length);
+    if (slot.failed && !(task.cancelled && slot.error instanceof CancelledError)) this.#failFast();
+  }
+
+  /**
+   * A member failed: cancel the others now, not only when the owner gets to
+   * join(). A daemon helper task does it, since the failing member is on its
+   * way out and the owner may be busy.
+   */
+  #failFast(): void {
+    if (this.#failing || this.#joined) return;
+    this.#failing = true;
+    const victims = [...this.#running];
+    if (victims.length === 0) return;
+    spawn(() => this.#cancel(victims), { daemon: true, name: "TaskGroup.cancel" }).catch(() => {});
   }
 
   /**

@@ -207,8 +207,8 @@ Deno.test("TaskGroup.nextDone()/nextResult() return members in the order they fi
     });
     assert.equal(await g.nextResult(), "one");
     await assert.rejects(g.nextResult(), RangeError);
-    const last = await g.nextDone();
-    assert.equal(last?.result, "three");
+    // The failure cancelled the last member.
+    await assert.rejects(g.nextResult(), CancelledError);
     assert.equal(await g.nextDone(), null);
     await assert.rejects(g.nextResult(), /no member is left/);
     await g.join(); // members already collected: nothing to rethrow
@@ -262,4 +262,31 @@ Deno.test("TaskGroup member that finishes before spawn() returns is still collec
     assert.equal(t.result, 5);
     assert.deepEqual(g.results, [5]);
   });
+});
+
+Deno.test("TaskGroup: a failing member cancels its siblings at once, before join()", async () => {
+  const trace: string[] = [];
+  await run(async () => {
+    const err = await TaskGroup.scope(async (g) => {
+      const sibling = await g.spawn(sleeper(trace, "sibling", 100, 0));
+      await g.spawn(async () => {
+        await sleep(1);
+        throw new RangeError("member failed");
+      });
+      await sleep(5); // the body is still busy when the member fails
+      trace.push(`at 5: sibling terminated ${sibling.terminated}`);
+    }).catch((e) => e);
+    assert(err instanceof RangeError);
+  }, virtual());
+  assert.deepEqual(trace, ["sibling cancelled", "at 5: sibling terminated true"]);
+});
+
+Deno.test("TaskGroup.nextResult() gathers results as they come when nothing fails", async () => {
+  await run(async () => {
+    await using g = new TaskGroup();
+    for (const n of [3, 1, 2]) await g.spawn(sleeper([], `${n}`, n, n * 10));
+    const got = [];
+    for (let i = 0; i < 3; i++) got.push(await g.nextResult());
+    assert.deepEqual(got, [10, 20, 30]);
+  }, virtual());
 });
