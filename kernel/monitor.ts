@@ -380,7 +380,8 @@ class MonitorSession {
     if (core.waitStack === undefined) {
       return `${head}: no stack recorded (it has not blocked since the monitor started)`;
     }
-    const frames = core.waitStack.split("\n").slice(1)
+    const stack = core.waitStack;
+    const frames = String(typeof stack === "string" ? stack : stack.stack).split("\n").slice(1)
       .filter((frame) => !frame.includes("/kernel/_core.ts") && !frame.includes("(ext:"))
       .map((frame) => "  " + frame.trim());
     const when = core.traps.length > 0 ? "blocked at" : "not blocked now; last blocked at";
