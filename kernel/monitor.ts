@@ -357,7 +357,7 @@ class MonitorSession {
         core.state,
         String(core.cycles),
         blocked ? formatDuration(now - core.stateSince) : "-",
-        core.name + (core.daemon ? " (daemon)" : ""),
+        printable(core.name) + (core.daemon ? " (daemon)" : ""),
       ]);
     }
     const widths = [6, 14, 8, 8];
@@ -376,7 +376,7 @@ class MonitorSession {
   }
 
   #where(core: TaskCore): string {
-    const head = `task ${core.id} (${core.name}) ${core.state}`;
+    const head = `task ${core.id} (${printable(core.name)}) ${core.state}`;
     if (core.waitStack === undefined) {
       return `${head}: no stack recorded (it has not blocked since the monitor started)`;
     }
@@ -392,7 +392,7 @@ class MonitorSession {
     if (this.server.owns(core)) {
       throw new CommandError(`task ${core.id} is part of the monitor; use quit to disconnect`);
     }
-    const name = `task ${core.id} (${core.name})`;
+    const name = `task ${core.id} (${printable(core.name)})`;
     const sched = this.server.sched;
     if (core.cancelRequested) return `${name} is already being cancelled`;
     sched.requestCancel(core);
@@ -450,6 +450,15 @@ class MonitorSession {
 
 /** A bad command: its message becomes the one-line `error: ...` reply. */
 class CommandError extends Error {}
+
+/** A task name as one safe line: control characters escaped. */
+function printable(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f]/g,
+    (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"),
+  );
+}
 
 function clip(text: string): string {
   return text.length > 40 ? text.slice(0, 40) + "..." : text;

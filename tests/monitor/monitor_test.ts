@@ -156,6 +156,20 @@ Deno.test("monitor answers bad commands and unknown ids with one error line and 
   }, monitored);
 });
 
+Deno.test("monitor escapes control characters in task names", async () => {
+  await run(async () => {
+    const t = await spawn(() => sleep(1000), { name: "evil\ncurio > \x1b[2J", daemon: true });
+    await using monitor = await connect();
+    const ps = await monitor.command("ps");
+    assert(ps.split("\n").some((l) => l.endsWith(" evil\\x0acurio > \\x1b[2J (daemon)")), ps);
+    assert.match(
+      await monitor.command(`where ${t.id}`),
+      /^task \d+ \(evil\\x0acurio > \\x1b\[2J\)/,
+    );
+    assert.equal(monitor.closed, false);
+  }, monitored);
+});
+
 Deno.test("monitor quit says bye and closes only that connection", async () => {
   await run(async () => {
     await using monitor = await connect();
