@@ -272,19 +272,21 @@ Deno.test("monitor cuts off a client that floods it with commands", async () => 
 });
 
 Deno.test("monitor signal NAME sends the signal to this process", async () => {
+  // SIGPWR: test files run in one process under --parallel, and no other test
+  // listens for it (SIGUSR1, SIGHUP, SIGWINCH, SIGURG are taken).
   let received = 0;
   const handler = (): void => {
     received++;
   };
-  Deno.addSignalListener("SIGUSR1", handler);
+  Deno.addSignalListener("SIGPWR", handler);
   try {
     await run(async () => {
       await using monitor = await connect();
-      assert.equal(await monitor.command("signal usr1"), `sent SIGUSR1 to process ${Deno.pid}`);
+      assert.equal(await monitor.command("signal pwr"), `sent SIGPWR to process ${Deno.pid}`);
       for (let i = 0; i < 200 && received === 0; i++) await sleep(0.005);
     }, monitored);
   } finally {
-    Deno.removeSignalListener("SIGUSR1", handler);
+    Deno.removeSignalListener("SIGPWR", handler);
   }
   assert.equal(received, 1);
 });
