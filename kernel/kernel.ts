@@ -49,8 +49,11 @@ export interface KernelOptions {
    */
   debug?: boolean;
   /**
-   * Start the monitor console (default port 48802 on 127.0.0.1). `true`, or
-   * `{ host, port }`.
+   * Start the monitor console (default port 48802 on 127.0.0.1, loopback
+   * only). `true`, or `{ host, port }`; port 0 picks a free port, which
+   * {@linkcode Kernel.prototype.monitorAddress} tells. Connect with
+   * `deno task monitor` or `@curio/curio/monitor`. Anyone who can connect can
+   * cancel tasks: bind another interface only behind a firewall.
    */
   withMonitor?: boolean | { host?: string; port?: number };
   /** The clock for sleeps and timeouts (default: the monotonic clock). */
