@@ -26,10 +26,10 @@
  *   kernel records `new Error().stack` each time a task blocks (and since
  *   when); without a monitor it records nothing.
  * - **It cannot hurt the program.** Bad commands and unknown ids get one
- *   `error: ...` line. A line longer than 4 KiB, more than 8 clients at once,
- *   or a client sending commands faster than it could read the replies is cut
- *   off; each client is its own task, so a slow or hostile client only blocks
- *   itself.
+ *   `error: ...` line. A line longer than 4 KiB, a ninth client at once, or
+ *   a client sending more than 500 commands a second (after a burst of 1000)
+ *   is cut off; each client is its own task, so a slow or hostile client
+ *   only blocks itself.
  *
  * Security: anyone who can connect can cancel tasks and signal the process.
  * Keep the default loopback address, or bind elsewhere only behind a
@@ -58,9 +58,9 @@ export const MONITOR_MAX_LINE = 4096;
 export const MONITOR_MAX_CLIENTS = 8;
 
 /** Commands a client may send in a burst before being cut off. */
-const FLOOD_BURST = 256;
+const FLOOD_BURST = 1000;
 /** Commands per second a client may sustain. */
-const FLOOD_RATE = 128;
+const FLOOD_RATE = 500;
 /** How long `cancel` waits for the task to finish before replying anyway (seconds). */
 const CANCEL_WAIT = 1;
 
