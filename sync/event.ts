@@ -7,6 +7,8 @@
 import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "../kernel/traps.ts";
 import { inTask } from "./_task_check.ts";
 
+function nothing(): void {}
+
 /**
  * An event (curio's `Event`): a flag that tasks wait on until it is set.
  *
@@ -102,9 +104,8 @@ export class Event {
    */
   wait(): Promise<void> {
     if (!this.#set) return _waitOnQueue(this.#waiting, "EVENT_WAIT") as Promise<void>;
-    return inTask().then(() => {
-      if (!this.#set) return _waitOnQueue(this.#waiting, "EVENT_WAIT") as Promise<void>;
-    });
+    // Set when called: return, even if someone clears it before we resolve.
+    return inTask().then(nothing);
   }
 
   /**

@@ -86,3 +86,13 @@ Deno.test("Event.set() works from a plain callback; wait() outside a task reject
   }, { clock: new MockClock({ autojump: 0 }) });
   await assert.rejects(evt.wait(), CurioError); // set, but still not inside a task
 });
+
+Deno.test("Event.wait() called while set returns even if clear() follows at once", async () => {
+  await run(async () => {
+    const evt = new Event();
+    await evt.set();
+    const waiting = evt.wait();
+    evt.clear();
+    assert.equal(await waiting, undefined);
+  });
+});
