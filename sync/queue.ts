@@ -26,6 +26,8 @@ import { inTask } from "./_task_check.ts";
  *   handed its item (or its slot) keeps it: the cancel is raised at its next
  *   blocking operation.
  * - `for await (const item of queue)` gets items forever (until you `break`).
+ * - To give up on a `get()` after a while, use `timeoutAfter`, not
+ *   `Promise.race`: a `get()` that lost a race still takes the next item.
  *
  * @typeParam T The type of the items.
  *
