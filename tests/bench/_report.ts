@@ -15,6 +15,19 @@ export interface RowResult {
   goal: string;
   values: Partial<Record<Impl, number>>;
   notes: Partial<Record<Impl, string>>;
+  /** What one round does, for the notes under the table. */
+  what: string;
+}
+
+/** The goal as a ratio to raw (memory: raw bytes / 1.5 KB), if it can be read. */
+export function goalRatio(row: RowResult): number | undefined {
+  if (row.kind === "bytes") {
+    const kb = Number(row.goal.match(/([\d.]+)\s*KB/)?.[1]);
+    const r = row.values.raw;
+    return r === undefined || !kb ? undefined : r / (kb * 1024);
+  }
+  const g = Number(row.goal.match(/([\d.]+)×/)?.[1]);
+  return g > 0 ? g : undefined;
 }
 
 /** Ratio to raw, higher is better for every kind (raw bytes / bytes for memory). */
@@ -73,6 +86,8 @@ export function markdown(rows: RowResult[], machine: string, command: string): s
     ];
     lines.push(`| ${cells.join(" | ")} |`);
   }
+  lines.push("", "Workloads (one round):", "");
+  for (const row of rows) lines.push(`- ${row.title}: ${row.what}`);
   const notes: string[] = [];
   for (const row of rows) {
     for (const impl of IMPLS) {
@@ -128,7 +143,7 @@ const COLORS: Record<Exclude<Impl, "raw">, string> = {
  */
 export function svgChart(rows: RowResult[], machine: string): string {
   const impls = ["curio", "effection", "effect"] as const;
-  const labelW = 250, plotW = 520, bar = 11, gap = 3, groupGap = 14, top = 58;
+  const labelW = 250, plotW = 520, bar = 11, gap = 3, groupGap = 14, top = 76;
   const minLog = -3, maxLog = 1;
   const x = (r: number): number => {
     const l = Math.min(maxLog, Math.max(minLog, Math.log10(r)));
@@ -177,6 +192,15 @@ export function svgChart(rows: RowResult[], machine: string): string {
         );
         return;
       }
+      const goal = impl === "curio" ? goalRatio(row) : undefined;
+      if (goal !== undefined) {
+        const gx = x(goal).toFixed(1);
+        out.push(
+          `<line x1="${gx}" y1="${y - 2}" x2="${gx}" y2="${
+            y + bar + 2
+          }" stroke="#d62728" stroke-width="2"><title>goal: ${esc(row.goal)}</title></line>`,
+        );
+      }
       const w = Math.max(1, x(r) - labelW);
       out.push(
         `<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${
@@ -196,6 +220,12 @@ export function svgChart(rows: RowResult[], machine: string): string {
     out.push(`<text x="${lx + 14}" y="${top - 11}">${impl}</text>`);
     lx += 90;
   }
+  out.push(
+    `<line x1="${lx + 5}" y1="${top - 22}" x2="${lx + 5}" y2="${
+      top - 8
+    }" stroke="#d62728" stroke-width="2"/>`,
+  );
+  out.push(`<text x="${lx + 14}" y="${top - 11}">goal (curio)</text>`);
   out.push("</svg>");
   return out.join("\n") + "\n";
 }

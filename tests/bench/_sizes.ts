@@ -24,4 +24,4 @@ export const SIZES = {
   echo50: 200,
   /** runInThread: sequential calls. */
   thread: 2_000,
-} as const;
+};

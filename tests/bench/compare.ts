@@ -22,6 +22,8 @@ type Workload = () => Promise<number>;
 
 /** Past this much time in one row, an implementation runs no further rounds. */
 const ROW_BUDGET_MS = 8_000;
+/** A warm-up round slower than this counts as a measured round. */
+const SLOW_ROUND_MS = 2_000;
 
 interface RowSpec {
   id: string;
@@ -30,7 +32,11 @@ interface RowSpec {
   unit: string;
   /** Operations per round (rate rows). */
   ops: number;
+  /** Operations per round where an implementation runs a smaller workload. */
+  opsFor?: Partial<Record<Impl, number>>;
   goal: string;
+  /** What one round does. */
+  what: string;
   /** curio exports the row needs. */
   needs: (keyof CurioApi)[];
   run: Partial<Record<Impl, Workload>>;
@@ -124,6 +130,9 @@ async function memoryRound(impl: Impl): Promise<{ heap: number; rss: number }> {
 
 // --- rows ------------------------------------------------------------------
 
+/** Effection's timeout and sleeper rows run this many tasks: 20k take minutes. */
+const EFFECTION_SMALL = 2_000;
+
 function rows(api: CurioApi | undefined): RowSpec[] {
   const c = api!;
   const noLock = "Effection 4 has no lock or semaphore";
@@ -132,6 +141,8 @@ function rows(api: CurioApi | undefined): RowSpec[] {
   return [
     {
       id: "spawn",
+      what:
+        "spawn N tasks that return at once, then join each; raw: start N async calls, then await each",
       title: `spawn+join ${SIZES.spawn / 1000}k tasks`,
       kind: "rate",
       unit: "tasks/s",
@@ -148,6 +159,8 @@ function rows(api: CurioApi | undefined): RowSpec[] {
     },
     {
       id: "queue",
+      what:
+        "one producer task puts N items into a one-slot queue, the main task gets them (every put waits for the get); raw: the same on a promise-based bounded queue",
       title: `Queue, switch per item, ${SIZES.queue / 1000}k items`,
       kind: "rate",
       unit: "items/s",
@@ -166,6 +179,8 @@ function rows(api: CurioApi | undefined): RowSpec[] {
     },
     {
       id: "lock",
+      what:
+        "100 tasks each acquire and release one lock 500 times (FIFO hand-off under contention); raw: a promise-based FIFO lock",
       title: `Lock acquire/release, ${SIZES.lockTasks} tasks`,
       kind: "rate",
       unit: "acq/s",
@@ -181,43 +196,51 @@ function rows(api: CurioApi | undefined): RowSpec[] {
     },
     {
       id: "timeouts",
+      what:
+        "N tasks each run a quick blocking operation under a 10 s timeout, so N timeouts are armed and cancelled; raw: a setTimeout and clearTimeout around an await per call",
       title: `${SIZES.timeouts / 1000}k concurrent timeouts`,
       kind: "rate",
       unit: "timeouts/s",
       ops: SIZES.timeouts,
+      opsFor: { effection: EFFECTION_SMALL },
       goal: "≥ 1.0×",
       needs: ["run", "spawn", "timeoutAfter", "sleep"],
       run: {
         curio: () => curio.timeouts(c),
         raw: () => raw.timeouts(),
-        effection: () => peers.effectionTimeouts(),
+        effection: () => peers.effectionTimeouts(EFFECTION_SMALL),
         effect: () => peers.effectTimeouts(),
       },
       notes: {
         curio: "each task: timeoutAfter(10, () => sleep(0))",
         raw: "each call: setTimeout(10 s), await, clearTimeout",
-        effection: "each task: race([call(resolved promise), sleep(10 s)])",
+        effection:
+          `each task: race([call(resolved promise), sleep(10 s)]); ${EFFECTION_SMALL} tasks, not ${SIZES.timeouts} (too slow)`,
         effect: "each fiber: Effect.timeout(Effect.yieldNow, 10 s)",
       },
     },
     {
       id: "sleepers",
+      what: "N tasks each sleep 1 ms, all at once; raw: N setTimeout(1 ms) promises",
       title: `${SIZES.sleepers / 1000}k tasks sleeping 1 ms`,
       kind: "rate",
       unit: "tasks/s",
       ops: SIZES.sleepers,
+      opsFor: { effection: EFFECTION_SMALL },
       goal: "≥ 1.0×",
       needs: ["run", "spawn", "sleep"],
       run: {
         curio: () => curio.sleepers(c),
         raw: () => raw.sleepers(),
-        effection: () => peers.effectionSleepers(),
+        effection: () => peers.effectionSleepers(EFFECTION_SMALL),
         effect: () => peers.effectSleepers(),
       },
-      notes: {},
+      notes: { effection: `${EFFECTION_SMALL} tasks, not ${SIZES.sleepers} (too slow)` },
     },
     {
       id: "memory",
+      what:
+        "heap growth after starting 100k tasks that sleep an hour, divided by 100k (fresh process, forced GC before and after); raw: 100k async calls awaiting a setTimeout promise",
       title: `memory, ${SIZES.memory / 1000}k sleeping tasks`,
       kind: "bytes",
       unit: "B/task",
@@ -229,6 +252,8 @@ function rows(api: CurioApi | undefined): RowSpec[] {
     },
     {
       id: "echo1",
+      what:
+        "one client connection sends 64 B and reads the echo, 5000 times, against an in-process echo server (curio: tcpServerSocket + runServer + openConnection; raw: Deno.listen/Deno.connect with conn.read/conn.write)",
       title: "TCP echo 64 B, 1 connection",
       kind: "rate",
       unit: "rt/s",
@@ -240,6 +265,8 @@ function rows(api: CurioApi | undefined): RowSpec[] {
     },
     {
       id: "echo50",
+      what:
+        "50 client connections, 200 round trips of 64 B each, concurrently, same servers as above",
       title: "TCP echo 64 B, 50 connections",
       kind: "rate",
       unit: "rt/s",
@@ -251,6 +278,8 @@ function rows(api: CurioApi | undefined): RowSpec[] {
     },
     {
       id: "thread",
+      what:
+        "2000 sequential calls of a trivial function in a warm worker (curio: runInThread; raw: postMessage round trip to one Web Worker)",
       title: "runInThread, trivial calls",
       kind: "rate",
       unit: "calls/s",
@@ -276,8 +305,10 @@ async function machine(): Promise<string> {
     // not Linux: keep "unknown CPU"
   }
   const cores = navigator.hardwareConcurrency;
+  const load = Deno.loadavg()[0]!.toFixed(1);
   return `${cores} cores (nproc), ${cpu}, ${Deno.build.os}/${Deno.build.arch}; ` +
-    `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}; ${new Date().toISOString().slice(0, 10)}`;
+    `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}; ${new Date().toISOString().slice(0, 10)}; ` +
+    `load average ${load} at the end`;
 }
 
 async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
@@ -288,6 +319,7 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
     goal: spec.goal,
     values: {},
     notes: { ...spec.notes },
+    what: spec.what,
   };
   const impls = IMPLS.filter((impl) =>
     spec.kind === "bytes" ? result.notes[impl] === undefined : spec.run[impl] !== undefined
@@ -295,6 +327,7 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
   const samples = new Map<Impl, number[]>(impls.map((impl) => [impl, []]));
   const failed = new Set<Impl>();
   const spent = new Map<Impl, number>(impls.map((impl) => [impl, 0]));
+  const rss = new Map<Impl, number[]>(impls.map((impl) => [impl, []]));
   const total = spec.kind === "bytes" ? Math.min(rounds, 3) : rounds + 1; // +1 warm-up
   for (let round = 0; round < total; round++) {
     const warmup = spec.kind === "rate" && round === 0;
@@ -308,13 +341,16 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
       try {
         let value: number;
         if (spec.kind === "bytes") {
-          value = (await memoryRound(impl)).heap;
+          const mem = await memoryRound(impl);
+          value = mem.heap;
+          rss.get(impl)!.push(mem.rss);
         } else {
           const ms = await spec.run[impl]!();
-          value = (spec.ops / ms) * 1000;
+          value = ((spec.opsFor?.[impl] ?? spec.ops) / ms) * 1000;
         }
         spent.set(impl, spent.get(impl)! + performance.now() - t0);
-        if (!warmup) samples.get(impl)!.push(value);
+        // A round this slow is warm by itself: keep it rather than run another.
+        if (!warmup || performance.now() - t0 > SLOW_ROUND_MS) samples.get(impl)!.push(value);
         progress(
           `  ${spec.id} ${impl.padEnd(9)} ${warmup ? "warm-up" : `round ${round}/${total - 1}`}: ${
             spec.kind === "bytes"
@@ -332,6 +368,11 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
   }
   for (const [impl, values] of samples) {
     if (values.length > 0 && !failed.has(impl)) result.values[impl] = median(values);
+    const r = rss.get(impl)!;
+    if (r.length > 0) {
+      const note = `RSS growth ${(median(r) / 1024).toFixed(2)} KB/task`;
+      result.notes[impl] = result.notes[impl] ? `${result.notes[impl]}; ${note}` : note;
+    }
     if (values.length > 0 && values.length < total - (spec.kind === "rate" ? 1 : 0)) {
       const note = `${values.length} round(s) only (slow)`;
       result.notes[impl] = result.notes[impl] ? `${result.notes[impl]}; ${note}` : note;
