@@ -28,6 +28,9 @@
  *   cancelled or times out ends the child before it returns: SIGTERM, then
  *   SIGKILL if the child is still there after a grace period of
  *   {@linkcode KILL_GRACE} seconds (kernel clock: a `MockClock` skips it).
+ *   Only the child itself is signalled: processes it started (a shell's
+ *   commands, unless it `exec`s them) are not, as in Python; Deno cannot
+ *   start a child in its own process group.
  * - **No zombies.** Every child is reaped as soon as it exits (the exit
  *   status is collected when the Popen is made), even if nobody waits.
  * - A missing program throws `Deno.errors.NotFound` naming it, from the
@@ -51,6 +54,7 @@
 
 import { _futureWait } from "../kernel/traps.ts";
 import { CancelledError, TaskTimeout } from "../kernel/errors.ts";
+import { currentTask } from "../kernel/current_task.ts";
 import { spawn } from "../kernel/spawn.ts";
 import { sleep } from "../kernel/sleep.ts";
 import { timeoutAfter } from "../kernel/timeouts.ts";
@@ -596,11 +600,11 @@ export class Popen {
    */
   async #guard<T>(timeout: number | undefined, body: () => Promise<T>): Promise<T> {
     try {
-      return timeout === undefined ? await body() : await timeoutAfter(timeout, body);
+      return timeout == null ? await body() : await timeoutAfter(timeout, body);
     } catch (error) {
       if (!(error instanceof CancelledError)) throw error;
       await this.#reap();
-      if (timeout !== undefined && error instanceof TaskTimeout) {
+      if (timeout != null && error instanceof TaskTimeout) {
         throw new TimeoutExpired(this.args, timeout);
       }
       throw error;
@@ -701,13 +705,17 @@ export class Popen {
 
   /**
    * `await using p = new Popen(...)`: closes stdin (flushing it), stdout and
-   * stderr, then waits for the child (killing it if that wait is cancelled).
+   * stderr, then waits for the child, as Python does. If the task has been
+   * cancelled, the child is terminated instead (SIGTERM, then SIGKILL after
+   * {@linkcode KILL_GRACE} seconds), so a cancelled task never waits on it.
    */
   async [Symbol.asyncDispose](): Promise<void> {
     for (const stream of [this.stdin, this.stdout, this.stderr]) {
       if (stream !== null && !stream.closed) await stream.close().catch(() => {});
     }
-    await this.wait();
+    if (this.#returncode !== null) return;
+    if ((await currentTask()).cancelled) await this.#reap();
+    else await this.wait();
   }
 }
 

@@ -331,3 +331,30 @@ Deno.test("Popen.wait() outside a task rejects; the child is still reaped", asyn
   await run(() => p.wait());
   assert.equal(p.returncode, 0);
 });
+
+Deno.test("await using Popen in a cancelled task terminates the child instead of waiting", async () => {
+  let p: Popen | undefined;
+  await run(async () => {
+    const task = await spawn(async () => {
+      await using child = new Popen(["sh", "-c", "echo started; exec sleep 30"], {
+        stdout: PIPE,
+      });
+      p = child;
+      for await (const _line of child.stdout!) {
+        // waits here for more output until cancelled
+      }
+    });
+    while (p === undefined) await sleep(0.01);
+    await sleep(0.05);
+    await task.cancel();
+  });
+  assert.equal(p!.returncode, -15);
+  assert.equal(exists(p!.pid), false);
+});
+
+Deno.test("Popen.wait(null) waits without a timeout", async () => {
+  await run(async () => {
+    const p = new Popen(["true"]);
+    assert.equal(await p.wait(null as unknown as undefined), 0);
+  });
+});
