@@ -162,7 +162,9 @@ export function decodeError(wire: WireError, where: string, callerStack?: string
     error = new Error(wire.message);
     error.name = wire.name;
   }
-  if (wire.code !== undefined) (error as Error & { code?: unknown }).code = wire.code;
+  if (wire.code !== undefined && !(error instanceof DOMException)) {
+    (error as Error & { code?: unknown }).code = wire.code;
+  }
   let stack = wire.stack.split("\n").filter((line) => !/_(worker|process)_entry\.ts/.test(line))
     .join("\n");
   if (callerStack !== undefined) {
