@@ -358,3 +358,24 @@ Deno.test("Popen.wait(null) waits without a timeout", async () => {
     assert.equal(await p.wait(null as unknown as undefined), 0);
   });
 });
+
+Deno.test("Popen without --allow-run fails with Deno's permission error naming the flag", async () => {
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    const module = new URL("../../io/subprocess.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { Popen } from ${JSON.stringify(module)};
+try { new Popen(["true"]); console.log("spawned"); }
+catch (e) { console.log(e instanceof Deno.errors.NotCapable, (e as Error).message); }`,
+    );
+    await run(async () => {
+      const out = await checkOutput([Deno.execPath(), "run", "--no-prompt", script], {
+        env: { ...Deno.env.toObject(), NO_COLOR: "1" },
+      });
+      assert.match(text(out), /^true .*--allow-run/);
+    });
+  } finally {
+    await Deno.remove(script);
+  }
+});
