@@ -25,7 +25,9 @@ export type ReadInto = (buffer: Uint8Array) => Promise<number | null>;
 /** Produces the next chunk, Web Streams style: `null` at EOF. */
 export type PullChunk = () => Promise<Uint8Array | null>;
 
-const SCRATCH = 64 * 1024;
+/** Size of a read arena; reads get at least MIN_READ bytes of room. */
+const ARENA = 64 * 1024;
+const MIN_READ = 16 * 1024;
 const NEWLINE = 10;
 
 /** A byte FIFO fed by one in-flight pull at a time. */
@@ -39,7 +41,8 @@ export class Reader {
   #hasError = false;
   #inflight: Promise<void> | undefined = undefined;
   #waiting = false;
-  #scratch: Uint8Array | undefined = undefined;
+  #arena: Uint8Array | undefined = undefined;
+  #arenaPos = 0;
   #readInto: ReadInto | undefined;
   #pullChunk: PullChunk | undefined;
 
@@ -105,22 +108,40 @@ export class Reader {
     let p: Promise<void>;
     const readInto = this.#readInto;
     if (readInto !== undefined) {
-      const scratch = (this.#scratch ??= new Uint8Array(SCRATCH));
-      p = readInto(scratch).then((n) => {
-        this.#inflight = undefined;
-        if (n === null) this.#eof = true;
-        else if (n > 0) this.push(scratch.slice(0, n));
-      }, (error) => this.#fail(error));
+      // Read into the free end of the arena and hand out views of it: no copy
+      // and no new ArrayBuffer per read (each costs ~1.5 us in V8). A region
+      // is never reused, so a view stays valid as long as its owner keeps it.
+      let arena = this.#arena;
+      if (arena === undefined || arena.length - this.#arenaPos < MIN_READ) {
+        arena = this.#arena = new Uint8Array(ARENA);
+        this.#arenaPos = 0;
+      }
+      p = readInto(arena.subarray(this.#arenaPos)).then(this.#onRead, this.#onError);
     } else {
-      p = this.#pullChunk!().then((chunk) => {
-        this.#inflight = undefined;
-        if (chunk === null) this.#eof = true;
-        else if (chunk.length > 0) this.push(chunk);
-      }, (error) => this.#fail(error));
+      p = this.#pullChunk!().then(this.#onChunk, this.#onError);
     }
     this.#inflight = p;
     return p;
   }
+
+  // Bound once: no closures allocated per read on the hot path.
+  #onRead = (n: number | null): void => {
+    this.#inflight = undefined;
+    if (n === null) this.#eof = true;
+    else if (n > 0) {
+      const start = this.#arenaPos;
+      this.#arenaPos = start + n;
+      this.push(this.#arena!.subarray(start, start + n));
+    }
+  };
+
+  #onChunk = (chunk: Uint8Array | null): void => {
+    this.#inflight = undefined;
+    if (chunk === null) this.#eof = true;
+    else if (chunk.length > 0) this.push(chunk);
+  };
+
+  #onError = (error: unknown): void => this.#fail(error);
 
   #fail(error: unknown): void {
     this.#inflight = undefined;

@@ -18,11 +18,31 @@ import { CancelledError, ResourceBusy } from "../kernel/errors.ts";
 /** Writes some bytes of `data` and resolves with how many, Deno style. */
 export type WriteSome = (data: Uint8Array) => Promise<number>;
 
+/** A raw write that failed: its error, boxed so the promise never rejects. */
+export class WriteFailed {
+  constructor(readonly error: unknown) {}
+}
+
+/** The count of a raw write, or throws its error. */
+export function unwrap(result: number | WriteFailed): number {
+  if (typeof result === "number") return result;
+  throw result.error;
+}
+
 /** Serializes raw writes and counts what they wrote. */
 export class Writer {
   #write: WriteSome;
-  #inflight: Promise<number> | undefined = undefined;
+  #inflight: Promise<number | WriteFailed> | undefined = undefined;
   #waiting = false;
+  // Bound once: no closures allocated per write on the hot path.
+  #onDone = (n: number): number => {
+    this.#inflight = undefined;
+    return n;
+  };
+  #onFail = (error: unknown): WriteFailed => {
+    this.#inflight = undefined;
+    return new WriteFailed(error);
+  };
 
   /**
    * @param write The raw write.
@@ -33,21 +53,17 @@ export class Writer {
     this.#write = write;
   }
 
-  /** The raw write Deno is doing now, if any. */
-  get inflight(): Promise<number> | undefined {
+  /** The raw write Deno is doing now, if any; it never rejects. */
+  get inflight(): Promise<number | WriteFailed> | undefined {
     return this.#inflight;
   }
 
-  /** Starts a raw write of `data` (callers wait for the previous one first). */
-  start(data: Uint8Array): Promise<number> {
-    const p: Promise<number> = this.#write(data).then((n) => {
-      if (this.#inflight === p) this.#inflight = undefined;
-      return n;
-    }, (error) => {
-      if (this.#inflight === p) this.#inflight = undefined;
-      throw error;
-    });
-    p.catch(() => {}); // reported to whoever awaits it; never unhandled
+  /**
+   * Starts a raw write of `data`. Only one may be in flight: callers wait for
+   * {@linkcode inflight} first.
+   */
+  start(data: Uint8Array): Promise<number | WriteFailed> {
+    const p = this.#write(data).then(this.#onDone, this.#onFail);
     this.#inflight = p;
     return p;
   }
@@ -61,31 +77,36 @@ export class Writer {
     this.#waiting = true;
   }
 
-  /** Waits (as a task) for the in-flight write, if any. */
+  /** Waits (as a task) for the in-flight write, if any; throws its error. */
   async drain(action: string): Promise<void> {
     if (this.#inflight === undefined) return;
     this.#enter(action);
     try {
-      while (this.#inflight !== undefined) await _futureWait(this.#inflight, "WRITE_WAIT");
+      while (this.#inflight !== undefined) {
+        unwrap(await _futureWait(this.#inflight, "WRITE_WAIT"));
+      }
     } finally {
       this.#waiting = false;
     }
   }
 
   /**
-   * Writes all of `data` (as a task). On cancellation the error carries the
-   * count of bytes written (see the module notes).
+   * Writes all of `data` (as a task), or one raw write's worth if `once`.
+   * On cancellation the error carries the count of bytes written (see the
+   * module notes).
    */
   async writeAll(data: Uint8Array, action: string, once = false): Promise<number> {
     this.#enter(action);
     let done = 0;
-    let mine: Promise<number> | undefined;
+    let mine: Promise<number | WriteFailed> | undefined;
     try {
-      while (this.#inflight !== undefined) await _futureWait(this.#inflight, "WRITE_WAIT");
+      while (this.#inflight !== undefined) {
+        unwrap(await _futureWait(this.#inflight, "WRITE_WAIT"));
+      }
       if (data.length === 0) return 0;
       do {
-        mine = this.start(data.subarray(done));
-        done += await _futureWait(mine, "WRITE_WAIT");
+        mine = this.start(done === 0 ? data : data.subarray(done));
+        done += unwrap(await _futureWait(mine, "WRITE_WAIT"));
       } while (!once && done < data.length);
       return done;
     } catch (error) {
@@ -96,8 +117,8 @@ export class Writer {
         const pending = this.#inflight;
         if (pending !== undefined && pending === mine) {
           pending.then((n) => {
-            record[key] = (record[key] ?? 0) + n;
-          }, () => {});
+            if (typeof n === "number") record[key] = (record[key] ?? 0) + n;
+          });
         }
       }
       throw error;

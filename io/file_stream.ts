@@ -414,7 +414,7 @@ export class FileStream {
     const parts = this.#parts;
     parts.reader?.close();
     const pending = parts.writer?.inflight;
-    if (pending !== undefined) await pending.catch(() => {});
+    if (pending !== undefined) await pending;
     await parts.close();
   }
 
@@ -565,7 +565,7 @@ export class FileStream {
    */
   [writeWaitHook](): Promise<void> {
     const pending = this.#writer("wait for writing").inflight;
-    return pending === undefined ? Promise.resolve() : pending.then(() => {}, () => {});
+    return pending === undefined ? Promise.resolve() : pending.then(() => {});
   }
 }
 

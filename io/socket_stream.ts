@@ -9,6 +9,7 @@ import { FileStream } from "./file_stream.ts";
 import { type StreamParts, streamParts } from "./_parts.ts";
 import type { Socket } from "./socket_wrapper.ts";
 import { internals } from "./_socket_internal.ts";
+import { unwrap } from "./_writer.ts";
 
 /**
  * The methods of {@linkcode FileStream} (`read`, `readline`, `readall`,
@@ -126,12 +127,12 @@ export class SocketStream extends FileStream {
     const closeWrite = this.#parts.closeWrite!;
     return (this.#writable ??= new WritableStream<Uint8Array>({
       write: async (chunk) => {
-        while (writer.inflight !== undefined) await writer.inflight.catch(() => {});
+        while (writer.inflight !== undefined) await writer.inflight;
         let done = 0;
-        while (done < chunk.length) done += await writer.start(chunk.subarray(done));
+        while (done < chunk.length) done += unwrap(await writer.start(chunk.subarray(done)));
       },
       close: async () => {
-        while (writer.inflight !== undefined) await writer.inflight.catch(() => {});
+        while (writer.inflight !== undefined) await writer.inflight;
         await closeWrite();
       },
     }));

@@ -1335,7 +1335,7 @@ export class Socket {
   [writeWaitHook](): Promise<void> {
     this.#open("wait for writing");
     const pending = this.#writer?.inflight;
-    return pending === undefined ? Promise.resolve() : pending.then(() => {}, () => {});
+    return pending === undefined ? Promise.resolve() : pending.then(() => {});
   }
 
   /** A short description such as `Socket(tcp 127.0.0.1:5000 -> 127.0.0.1:41234)`. */
