@@ -148,3 +148,113 @@ Deno.test("debug: true with logErrors: false stays silent and the kernel goes on
   });
   assert.deepEqual(calls, []);
 });
+
+// --- debug: true with a real inspector attached ------------------------------
+
+/**
+ * Runs a program in a child `deno run --inspect-wait`, attaches to its
+ * inspector over the DevTools protocol, resumes at every pause and records
+ * where each pause happened.
+ */
+async function underInspector(
+  options: string,
+): Promise<{ pauses: string[]; stdout: string; code: number }> {
+  const dir = await Deno.makeTempDir();
+  const script = `${dir}/crash.ts`;
+  const mod = new URL("../../mod.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    script,
+    `import { run, sleep, spawn } from ${JSON.stringify(mod)};
+await run(async () => {
+  const t = await spawn(async function crashesUnderTheInspector() {
+    await sleep(0);
+    throw new Error("boom");
+  });
+  await t.wait();
+  console.log("kernel went on");
+}, ${options});
+`,
+  );
+  const killer = new AbortController();
+  const guard = setTimeout(() => killer.abort(), 30_000);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--inspect-wait=127.0.0.1:0", script],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    signal: killer.signal,
+  }).spawn();
+  const pauses: string[] = [];
+  let ws: WebSocket | undefined;
+  try {
+    const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let said = "";
+    let url: string | undefined;
+    while (url === undefined) {
+      const { value, done } = await stderr.read();
+      if (done) throw new Error(`Cannot find the inspector URL in: ${said}`);
+      said += value;
+      url = /ws:\/\/\S+/.exec(said)?.[0];
+    }
+    const drained = (async () => {
+      while (!(await stderr.read()).done) { /* discard */ }
+    })();
+    const socket = new WebSocket(url);
+    ws = socket;
+    const closed = new Promise((resolve) => socket.onclose = resolve);
+    await new Promise((resolve, reject) => {
+      socket.onopen = resolve;
+      socket.onerror = reject;
+    });
+    let id = 0;
+    const send = (method: string): number => {
+      socket.send(JSON.stringify({ id: ++id, method, params: {} }));
+      return id;
+    };
+    let resumeId = -1;
+    socket.onmessage = (event) => {
+      const msg = JSON.parse(event.data);
+      if (msg.method === "Debugger.paused") {
+        const frame = msg.params.callFrames[0];
+        pauses.push(`${msg.params.reason} ${frame.functionName}`);
+        resumeId = send("Debugger.resume");
+      } else if (msg.id === resumeId) {
+        socket.close(); // the program may exit once the inspector leaves
+      }
+    };
+    send("Runtime.enable");
+    send("Debugger.enable");
+    send("Runtime.runIfWaitingForDebugger");
+    // With an inspector attached the program waits for it to leave before it
+    // exits: leave once it has printed its last line.
+    let stdout = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      stdout += chunk;
+      if (stdout.endsWith("kernel went on\n") && socket.readyState === WebSocket.OPEN) {
+        socket.close();
+      }
+    }
+    await closed;
+    await drained;
+    const { code } = await child.status;
+    return { pauses, stdout, code };
+  } finally {
+    if (ws !== undefined && ws.readyState !== WebSocket.CLOSED) ws.close();
+    clearTimeout(guard);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("debug: true stops an attached inspector in the kernel's crash handler", async () => {
+  const { pauses, stdout, code } = await underInspector("{ debug: true, logErrors: false }");
+  assert.deepEqual(pauses, ["other #reportCrash"]);
+  assert.equal(stdout, "kernel went on\n");
+  assert.equal(code, 0);
+});
+
+Deno.test("debug: false never stops an attached inspector", async () => {
+  const { pauses, stdout, code } = await underInspector("{ logErrors: false }");
+  assert.deepEqual(pauses, []);
+  assert.equal(stdout, "kernel went on\n");
+  assert.equal(code, 0);
+});
