@@ -186,3 +186,17 @@ Deno.test("Queue.get() of a non-empty queue is not a cancellation point", async 
   }, { clock });
   assert.deepEqual(trace, ["got 1", "put 2"]);
 });
+
+Deno.test("Queue keeps FIFO order across many items (storage compaction)", async () => {
+  await run(async () => {
+    const q = new Queue<number>();
+    let next = 0;
+    let expected = 0;
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 1500; i++) await q.put(next++);
+      for (let i = 0; i < 1200; i++) assert.equal(await q.get(), expected++);
+    }
+    while (!q.empty()) assert.equal(await q.get(), expected++);
+    assert.equal(expected, next);
+  });
+});
