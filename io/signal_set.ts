@@ -17,6 +17,12 @@
  *   a SIGINT listener is registered, Ctrl-C no longer ends the process; and
  *   once the last listener for a signal is gone, Deno restores its default
  *   action (SIGUSR1, SIGHUP and SIGTERM end the process again).
+ * - Since Deno 2.9.2, a SIGUSR1 that arrives once the process has run for
+ *   500 ms also starts the inspector on 127.0.0.1:9229 (as in Node.js),
+ *   whether or not a SignalSet listens for it. Prefer SIGUSR2 for your own
+ *   use.
+ * - A listener does not keep Deno's event loop alive; a task blocked in
+ *   `wait()` does (the kernel holds the process open while any task waits).
  * - Unix does not count signals: the same signal sent twice before the first
  *   is handled arrives once.
  * - Signals are names (`"SIGUSR1"`), not numbers. `SIGKILL` and `SIGSTOP`
