@@ -368,3 +368,37 @@ Deno.test("FileStream over a { readable, writable } pair (TransformStream)", asy
     assert.equal(dec(await s.readline()), "loop\n");
   });
 });
+
+Deno.test("FileStream over Deno.stdin and Deno.stdout in a child process", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/upper.ts`;
+    const mod = new URL("../../mod.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { FileStream, run } from ${JSON.stringify(mod)};
+await run(async () => {
+  const input = new FileStream(Deno.stdin);
+  const output = new FileStream(Deno.stdout);
+  for await (const line of input) {
+    await output.write(new TextEncoder().encode(new TextDecoder().decode(line).toUpperCase()));
+  }
+  await output.flush();
+});
+`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-lock", script],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(enc("one\ntwo\n"));
+    await writer.close();
+    const { stdout, success } = await child.output();
+    assert(success);
+    assert.equal(dec(stdout), "ONE\nTWO\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

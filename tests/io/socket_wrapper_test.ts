@@ -469,3 +469,101 @@ Deno.test("Socket constructor rejects non-socket objects with a TypeError", () =
   assert.throws(() => new Socket({} as never), TypeError);
   assert.throws(() => new Socket(null as never), TypeError);
 });
+
+const hasPython = await new Deno.Command("python3", { args: ["-c", ""] }).output().then(
+  (r) => r.success,
+  () => false,
+);
+
+Deno.test({
+  name: "Socket.recv() after the peer reset the connection raises ConnectionReset on that task",
+  // Deno itself never sends a reset; a Python peer with SO_LINGER 0 does.
+  ignore: !hasPython,
+  fn: async () => {
+    await run(async () => {
+      await using server = new Socket(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+      const [, port] = server.getsockname() as [string, number];
+      const peer = new Deno.Command("python3", {
+        args: [
+          "-c",
+          `import socket, struct, time
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.sendall(b"last words")
+time.sleep(0.2)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()`,
+        ],
+      }).output();
+      const [conn] = await server.accept();
+      await using _c = conn;
+      assert.equal(dec(await conn.recv(100)), "last words");
+      await assert.rejects(conn.recv(100), Deno.errors.ConnectionReset);
+      // Afterwards the socket reads as ended, and the kernel is fine.
+      assert.equal((await conn.recv(10)).length, 0);
+      assert((await peer).success);
+    });
+  },
+});
+
+Deno.test("Socket.connect() cancelled by a timeout closes the late connection (nothing leaks)", async () => {
+  await run(async () => {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    await using s = socket();
+    // With autojump 0 the deadline passes while Deno is still connecting.
+    await assert.rejects(
+      timeoutAfter(1, () => s.connect(["127.0.0.1", listener.addr.port])),
+      TaskTimeout,
+    );
+    const conn = await listener.accept();
+    // The connection Deno made after the cancel was closed by the Socket.
+    assert.equal(await conn.read(new Uint8Array(1)), null);
+    conn.close();
+  }, virtual());
+});
+
+Deno.test("Socket.send() cancelled midway sets bytesSent too", async () => {
+  await run(async () => {
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    // Fill the socket buffers so the next send must wait.
+    const filler = await spawn(() => sock.sendall(new Uint8Array(64 * 1024 * 1024)));
+    while (filler.state !== "WRITE_WAIT") await sleep(0);
+    await filler.cancel();
+    const err = (filler.exception ?? {}) as { bytesSent?: number };
+    assert.equal(typeof err.bytesSent, "number");
+    const sendErr = await timeoutAfter(0.01, () => sock.send(new Uint8Array(1024))).catch((e) => e);
+    assert(sendErr instanceof TaskTimeout);
+    assert.equal((sendErr as { bytesSent?: number }).bytesSent, 0);
+    raw.close();
+  });
+});
+
+Deno.test("Socket.recvfrom() on UDP by a second waiting task raises ResourceBusy", async () => {
+  await run(async () => {
+    await using a = socket(AF_INET, SOCK_DGRAM);
+    a.bind(["127.0.0.1", 0]);
+    const first = await spawn(() => a.recvfrom(10));
+    await sleep(0);
+    await assert.rejects(a.recvfrom(10), ResourceBusy);
+    await using b = socket(AF_INET, SOCK_DGRAM);
+    await b.sendto(enc("1"), a.getsockname() as [string, number]);
+    assert.equal(dec((await first.join())[0]), "1");
+  });
+});
+
+Deno.test("Socket.recv() on a listening socket and accept() on a connection are refused clearly", async () => {
+  await run(async () => {
+    await using server = new Socket(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+    await assert.rejects(
+      server.recv(1),
+      (e) => e instanceof Deno.errors.NotConnected && /use accept/.test(e.message),
+    );
+    const [sock, raw] = await tcpPair();
+    await using _s = sock;
+    await assert.rejects(
+      sock.accept(),
+      (e) => e instanceof TypeError && /not listening/.test(e.message),
+    );
+    raw.close();
+  });
+});

@@ -212,3 +212,51 @@ Deno.test("getServerCertificate() says Deno cannot expose the peer certificate",
 Deno.test("createDefaultContext() rejects an unknown purpose", () => {
   assert.throws(() => createDefaultContext("EVERYTHING" as never), RangeError);
 });
+
+Deno.test({
+  name: "SSL server: a client that does not speak TLS fails only its own task",
+  ignore: opensslMissing,
+  fn: async () => {
+    const { dir, cert, key, ca } = await makeCert();
+    try {
+      await run(async () => {
+        const serverCtx = createDefaultContext(Purpose.CLIENT_AUTH);
+        serverCtx.loadCertChain(cert, key);
+        const sock = tcpServerSocket("127.0.0.1", 0);
+        const [, port] = sock.getsockname() as [string, number];
+        const server = await spawn(() => runServer(sock, echo, { ssl: serverCtx }));
+        {
+          await using plain = await openConnection("127.0.0.1", port);
+          await plain.sendall(enc("GET / HTTP/1.0\r\n\r\n"));
+          // The server's handshake fails; it drops this connection.
+          const stream = plain.asStream();
+          await stream.readall().catch(() => {});
+        }
+        const ctx = createDefaultContext();
+        ctx.loadVerifyLocations(ca);
+        await using ok = await openConnection("localhost", port, { ssl: ctx });
+        await ok.sendall(enc("after"));
+        assert.equal(dec(await ok.recv(100)), "after");
+        await server.cancel();
+      }, { logErrors: false });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("unixServer() with ssl throws: Deno has no TLS listener for Unix sockets", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await run(async () => {
+      const ctx = new SSLContext(Purpose.CLIENT_AUTH);
+      const { unixServer } = await import("@curio/curio");
+      await assert.rejects(
+        unixServer(`${dir}/s.sock`, async () => {}, { ssl: ctx }),
+        /no certificate|only for TCP/,
+      );
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
