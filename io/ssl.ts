@@ -15,7 +15,8 @@
  *   from `loadVerifyLocations`). `verifyMode = CERT_NONE` cannot be honoured:
  *   wrapping throws (run Deno with `--unsafely-ignore-certificate-errors`
  *   instead, at your own risk).
- * - `getServerCertificate` throws: Deno does not expose a peer's certificate.
+ * - `getServerCertificate` uses Deno's `node:tls` (Deno's own TLS API does not
+ *   expose peer certificates).
  *
  * Permissions: `--allow-net`, and `--allow-read` for certificate and key
  * files.
@@ -381,29 +382,82 @@ export async function wrapSocket(sock: Socket, options: WrapSocketOptions = {}):
   return await ctx.wrapSocket(sock, wrapOptions);
 }
 
+/** Options for {@linkcode getServerCertificate}. */
+export interface GetServerCertificateOptions {
+  /** A PEM file of CAs: if given, the certificate must verify against them. */
+  cafile?: string;
+  /** The name to send in SNI (default: the host, unless it is an IP address). */
+  serverHostname?: string;
+}
+
+function derToPem(der: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < der.length; i++) bin += String.fromCharCode(der[i]!);
+  const b64 = btoa(bin).replace(/.{64}/g, "$&\n").replace(/\n$/, "");
+  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+}
+
 /**
- * Not available: Deno does not expose the certificate a TLS peer presents.
+ * Fetches the certificate a TLS server presents, as PEM. Deno's own TLS API
+ * does not expose peer certificates, so this uses Deno's `node:tls`; the
+ * certificate is not verified unless `cafile` is given (as in Python).
  *
  * @param address `[host, port]` of the server.
- * @param _options Ignored.
- * @returns Never.
- * @throws {Error} Always, saying Deno cannot do it.
+ * @param options `cafile`, `serverHostname`.
+ * @returns The server's certificate, PEM-encoded.
+ * @throws {Deno.errors.ConnectionRefused} If nothing listens there.
+ * @throws {Error} If the TLS handshake fails.
  *
  * @example Usage
  * ```ts
+ * import { run } from "@curio/curio";
  * import { getServerCertificate } from "@curio/curio/ssl";
  * import assert from "node:assert/strict";
  *
- * await assert.rejects(getServerCertificate(["example.com", 443]), /Deno does not expose/);
+ * const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const port = l.addr.port;
+ * l.close(); // nothing listens there now
+ * await run(async () => {
+ *   await assert.rejects(getServerCertificate(["127.0.0.1", port]));
+ * });
  * ```
  */
 export async function getServerCertificate(
   address: [string, number],
-  _options?: unknown,
+  options: GetServerCertificateOptions = {},
 ): Promise<string> {
-  throw new Error(
-    `Cannot get server certificate of ${address[0]}:${
-      address[1]
-    }: Deno does not expose the certificate a TLS peer presents (try: openssl s_client -connect host:port)`,
-  );
+  if (!Array.isArray(address) || typeof address[0] !== "string") {
+    throw new TypeError("Cannot get server certificate: expected an address [host, port]");
+  }
+  const [host, port] = address;
+  const tls = await import("node:tls");
+  const isIp = /^[\d.]+$/.test(host) || host.includes(":");
+  const servername = options.serverHostname ?? (isIp ? undefined : host);
+  const ca = options.cafile === undefined ? undefined : Deno.readTextFileSync(options.cafile);
+  let socket: ReturnType<typeof tls.connect> | undefined;
+  const closed = new Promise<void>((resolve) => {
+    socket = tls.connect({
+      host,
+      port,
+      ...(servername === undefined ? {} : { servername }),
+      ...(ca === undefined ? { rejectUnauthorized: false } : { ca, rejectUnauthorized: true }),
+    });
+    socket.once("close", () => resolve());
+  });
+  const got = new Promise<string>((resolve, reject) => {
+    socket!.once("secureConnect", () => {
+      const cert = socket!.getPeerCertificate(true);
+      if (cert?.raw === undefined) {
+        reject(new Error("Cannot get server certificate: the server presented none"));
+      } else resolve(derToPem(new Uint8Array(cert.raw)));
+    });
+    socket!.once("error", reject);
+  });
+  got.catch(() => {});
+  try {
+    return await _futureWait(got);
+  } finally {
+    socket!.destroy();
+    await closed; // nothing of the connection outlives the call
+  }
 }

@@ -205,8 +205,39 @@ Deno.test("SSLContext.loadCertChain() reports missing files and keys", async () 
   }
 });
 
-Deno.test("getServerCertificate() says Deno cannot expose the peer certificate", async () => {
-  await assert.rejects(getServerCertificate(["127.0.0.1", 443]), /Deno does not expose/);
+Deno.test({
+  name: "getServerCertificate() returns the server's certificate as PEM",
+  ignore: opensslMissing,
+  fn: async () => {
+    const { dir, cert, key, ca } = await makeCert();
+    try {
+      await run(async () => {
+        const serverCtx = createDefaultContext(Purpose.CLIENT_AUTH);
+        serverCtx.loadCertChain(cert, key);
+        const sock = tcpServerSocket("127.0.0.1", 0);
+        const [, port] = sock.getsockname() as [string, number];
+        const server = await spawn(() => runServer(sock, echo, { ssl: serverCtx }));
+        const pem = await getServerCertificate(["127.0.0.1", port]);
+        const norm = (s: string) => s.replace(/\s+/g, "");
+        assert.equal(norm(pem), norm(await Deno.readTextFile(cert)));
+        // With a CA file the certificate must verify.
+        const verified = await getServerCertificate(["localhost", port], { cafile: ca });
+        assert.equal(norm(verified), norm(pem));
+        await server.cancel();
+      }, { logErrors: false });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("getServerCertificate() to a closed port rejects and leaks nothing", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  await run(async () => {
+    await assert.rejects(getServerCertificate(["127.0.0.1", port]));
+  });
 });
 
 Deno.test("createDefaultContext() rejects an unknown purpose", () => {
