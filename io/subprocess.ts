@@ -41,8 +41,8 @@
  *   child one pipe for both, so both pipes are read and merged into one
  *   FileStream in arrival order: each write stays whole, but writes to the
  *   two streams within the same instant may be swapped. With an argument
- *   list and an inherited stdout, the program runs as
- *   `/bin/sh -c 'exec "$0" "$@" 2>&1' program args...`.
+ *   list and an inherited stdout, both are piped and copied, merged the same
+ *   way, to this process's stdout.
  * - Deno cannot pass files or descriptors to a child: redirect to `PIPE`,
  *   `DEVNULL` or inherit (`null`), and copy in a task if needed.
  *
@@ -350,6 +350,15 @@ function returncodeOf(status: Deno.CommandStatus): number {
   return status.code > 128 ? -(status.code - 128) : -1;
 }
 
+/** A sink writing to this process's stdout (not `Deno.stdout.writable`: that locks it). */
+function stdoutSink(): WritableStream<Uint8Array> {
+  return new WritableStream<Uint8Array>({
+    async write(chunk): Promise<void> {
+      for (let off = 0; off < chunk.length;) off += await Deno.stdout.write(chunk.subarray(off));
+    },
+  });
+}
+
 function isBrokenPipe(error: unknown): boolean {
   return error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.ConnectionReset;
@@ -391,6 +400,8 @@ export class Popen {
   #child: Deno.ChildProcess;
   #returncode: number | null = null;
   #exited: Promise<number>;
+  /** For `stderr: STDOUT` with an inherited stdout: the copy to our stdout. */
+  #pump: Promise<void> | undefined = undefined;
 
   static {
     communicateOf = (p, input, timeout) => p.#communicate(input, timeout);
@@ -416,6 +427,7 @@ export class Popen {
     let argv: string[];
     let stderr: DenoStdio;
     let merge = false;
+    let pump = false;
     if (options.shell) {
       const [command, ...rest] = list;
       const script = stderrMode === "merge" ? `exec 2>&1\n${command}` : command!;
@@ -432,10 +444,17 @@ export class Popen {
       argv = list;
       stderr = "null";
     } else {
-      argv = ["/bin/sh", "-c", 'exec "$0" "$@" 2>&1', ...list];
-      stderr = "inherit";
+      // Inherited stdout: pipe both and copy them, merged, to our stdout.
+      argv = list;
+      stderr = "piped";
+      pump = true;
     }
-    const commandOptions: Deno.CommandOptions = { args: argv.slice(1), stdin, stdout, stderr };
+    const commandOptions: Deno.CommandOptions = {
+      args: argv.slice(1),
+      stdin,
+      stdout: pump ? "piped" : stdout,
+      stderr,
+    };
     if (options.cwd !== undefined) commandOptions.cwd = options.cwd;
     if (options.env !== undefined) {
       commandOptions.env = options.env;
@@ -464,7 +483,10 @@ export class Popen {
     this.stdout = stdout !== "piped"
       ? null
       : new FileStream(merge ? mergeStreams(child.stdout, child.stderr) : child.stdout);
-    this.stderr = stderr === "piped" && !merge ? new FileStream(child.stderr) : null;
+    this.stderr = stderr === "piped" && !merge && !pump ? new FileStream(child.stderr) : null;
+    if (pump) {
+      this.#pump = mergeStreams(child.stdout, child.stderr).pipeTo(stdoutSink()).catch(() => {});
+    }
   }
 
   /**
@@ -713,9 +735,11 @@ export class Popen {
     for (const stream of [this.stdin, this.stdout, this.stderr]) {
       if (stream !== null && !stream.closed) await stream.close().catch(() => {});
     }
-    if (this.#returncode !== null) return;
-    if ((await currentTask()).cancelled) await this.#reap();
-    else await this.wait();
+    if (this.#returncode === null) {
+      if ((await currentTask()).cancelled) await this.#reap();
+      else await this.wait();
+    }
+    if (this.#pump !== undefined) await _futureWait(this.#pump, "PROCESS_WAIT");
   }
 }
 

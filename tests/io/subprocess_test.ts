@@ -379,3 +379,32 @@ catch (e) { console.log(e instanceof Deno.errors.NotCapable, (e as Error).messag
     await Deno.remove(script);
   }
 });
+
+Deno.test("stderr: STDOUT with an inherited stdout sends both to this process's stdout", async () => {
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    const module = new URL("../../io/subprocess.ts", import.meta.url).href;
+    const mod = new URL("../../mod.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { Popen, STDOUT } from ${JSON.stringify(module)};
+import { run } from ${JSON.stringify(mod)};
+await run(async () => {
+  await using p = new Popen(["sh", "-c", "echo out; sleep 0.05; echo err >&2"], { stderr: STDOUT });
+  await p.wait();
+});`,
+    );
+    await run(async () => {
+      const done = await runCommand([Deno.execPath(), "run", "--allow-run", script], {
+        stdout: PIPE,
+        stderr: PIPE,
+        env: { ...Deno.env.toObject(), NO_COLOR: "1" },
+      });
+      assert.equal(done.returncode, 0, text(done.stderr));
+      assert.equal(text(done.stdout), "out\nerr\n");
+      assert.equal(text(done.stderr), "");
+    });
+  } finally {
+    await Deno.remove(script);
+  }
+});
