@@ -98,7 +98,7 @@ export function describe(value: unknown): string {
   if (typeof value === "function") return `a function (${value.name || "anonymous"})`;
   if (typeof value === "object") {
     const name = (value as object).constructor?.name;
-    return name ? `a ${name}` : "an object";
+    return name ? `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}` : "an object";
   }
   if (typeof value === "symbol") return "a symbol";
   return `a ${typeof value}`;
