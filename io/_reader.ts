@@ -168,9 +168,20 @@ export class Reader {
     }
   }
 
-  /** Waits (as a task) until {@linkcode ready}. */
+  /** Waits (as a task) until {@linkcode ready}: one async layer, for recv's hot path. */
   async waitReady(action: string): Promise<void> {
-    while (!this.ready) await this.wait(action);
+    if (this.ready) return;
+    if (this.#waiting) {
+      throw new ResourceBusy(
+        `Cannot ${action}: another task is already waiting to read this ${this.what}`,
+      );
+    }
+    this.#waiting = true;
+    try {
+      do await _futureWait(this.fill(), "READ_WAIT"); while (!this.ready);
+    } finally {
+      this.#waiting = false;
+    }
   }
 
   /** Throws the kept read error, once; afterwards reads see EOF. */

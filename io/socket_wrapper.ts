@@ -391,7 +391,7 @@ export class Socket {
     const reader = this.#streamReader("recv");
     checkSize(maxbytes, "recv", "maxbytes");
     if (this.#readShut || maxbytes === 0) return EMPTY;
-    while (!reader.ready) await reader.wait("recv");
+    if (!reader.ready) await reader.waitReady("recv");
     if (reader.size > 0) return reader.take(maxbytes);
     reader.throwError();
     return EMPTY;
@@ -433,7 +433,7 @@ export class Socket {
     }
     const reader = this.#streamReader("recvInto");
     if (this.#readShut || n === 0) return 0;
-    while (!reader.ready) await reader.wait("recvInto");
+    if (!reader.ready) await reader.waitReady("recvInto");
     if (reader.size > 0) return reader.takeInto(buffer.subarray(0, n));
     reader.throwError();
     return 0;
