@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { ignoreAfter, MockClock, run, SocketStream, TaskTimeout, timeoutAfter } from "@curio/curio";
+import {
+  ignoreAfter,
+  MockClock,
+  run,
+  sleep,
+  SocketStream,
+  spawn,
+  TaskTimeout,
+  timeoutAfter,
+} from "@curio/curio";
 import { socketpair } from "@curio/curio/socket";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -85,4 +94,63 @@ Deno.test("SocketStream line iteration over a socket", async () => {
     for await (const line of sb) lines.push(dec(line));
     assert.deepEqual(lines, ["a\n", "b\n", "c"]);
   });
+});
+
+Deno.test("SocketStream.readline() cancelled at each scheduling point in turn: every line arrives once", async () => {
+  for (let k = 0; k < 40; k++) {
+    await run(async () => {
+      const [a, b] = socketpair();
+      await using sa = a.asStream();
+      await using sb = b.asStream();
+      const lines = Array.from({ length: 30 }, (_, i) => `${k}:${i}\n`);
+      const got: string[] = [];
+      // The writer trickles lines while the first reader runs.
+      const writer = await spawn(async () => {
+        for (const line of lines) {
+          await sa.write(enc(line));
+          await sleep(0);
+        }
+        await a.shutdown();
+      });
+      const victim = await spawn(async () => {
+        for await (const line of sb) got.push(dec(line));
+      });
+      for (let i = 0; i < k; i++) await sleep(0);
+      await victim.cancel();
+      // A second reader picks up exactly where the first one stopped.
+      for await (const line of sb) got.push(dec(line));
+      await writer.join();
+      assert.deepEqual(got, lines, `cancel after ${k} yields`);
+    });
+  }
+});
+
+Deno.test("Socket.accept() cancelled at each scheduling point in turn: every connection is accepted once", async () => {
+  for (let k = 0; k < 20; k++) {
+    await run(async () => {
+      const { tcpServerSocket } = await import("@curio/curio");
+      await using server = tcpServerSocket("127.0.0.1", 0);
+      const [, port] = server.getsockname() as [string, number];
+      const conns = await Promise.all(
+        Array.from({ length: 5 }, () => Deno.connect({ hostname: "127.0.0.1", port })),
+      );
+      let accepted = 0;
+      const victim = await spawn(async () => {
+        while (true) {
+          const [c] = await server.accept();
+          accepted++;
+          await c.close();
+        }
+      });
+      for (let i = 0; i < k; i++) await sleep(0);
+      await victim.cancel();
+      while (accepted < 5) {
+        const [c] = await server.accept();
+        accepted++;
+        await c.close();
+      }
+      assert.equal(accepted, 5);
+      for (const c of conns) c.close();
+    });
+  }
 });
