@@ -82,7 +82,7 @@ export class Pool<W extends PoolMember> {
   /** Gives back a worker that finished its call. */
   release(w: W): void {
     if (this.#closed || !w.alive || this.#members.size > this.#max()) {
-      this.discard(w);
+      this.discard(w, false);
       return;
     }
     if (this.#waiting.length > 0) void _rescheduleTasks(this.#waiting, 1, w);

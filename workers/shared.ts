@@ -410,6 +410,8 @@ const HEADER_BYTES = 8 * 4;
 /** Raised by the non-blocking `get` of an empty {@linkcode SharedQueue} (Python's `queue.Empty`). */
 export class QueueEmpty extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What happened.
    */
   constructor(message = "Cannot get from shared queue: it is empty") {
@@ -421,6 +423,8 @@ export class QueueEmpty extends Error {
 /** Raised by the non-blocking `put` into a full {@linkcode SharedQueue} (Python's `queue.Full`). */
 export class QueueFull extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What happened.
    */
   constructor(message = "Cannot put into shared queue: it is full") {
