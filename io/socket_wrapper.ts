@@ -994,6 +994,11 @@ export class Socket {
         );
       }
       const [hostname, port] = checkInet(address, "bind");
+      if (typeof Deno.listenDatagram !== "function") {
+        throw new Error(
+          'Cannot bind UDP socket: Deno.listenDatagram is unstable; run with --unstable-net (or "unstable": ["net"] in deno.json)',
+        );
+      }
       this.#dgram = Deno.listenDatagram({ transport: "udp", hostname, port });
       return;
     }

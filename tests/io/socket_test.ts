@@ -105,3 +105,29 @@ Deno.test("gethostbyaddr() and getnameinfo() on loopback", async () => {
     await assert.rejects(gethostbyaddr("not-an-ip"), TypeError);
   });
 });
+
+Deno.test("a UDP socket without --unstable-net says which flag it needs", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/udp.ts`;
+    const socketMod = new URL("../../io/socket.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { AF_INET, SOCK_DGRAM, socket } from ${JSON.stringify(socketMod)};
+try {
+  socket(AF_INET, SOCK_DGRAM).bind(["127.0.0.1", 0]);
+} catch (e) {
+  console.log((e as Error).message);
+}
+`,
+    );
+    const { stdout } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "--no-lock", "--allow-net", script],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    assert.match(new TextDecoder().decode(stdout), /run with --unstable-net/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
