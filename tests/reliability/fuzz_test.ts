@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { _futureWait } from "@curio/curio/traps";
 import { fuzz, Rng } from "./_fuzz.ts";
+import { socketFuzzOnce } from "./_socket_fuzz.ts";
 
 const BASE = Number(Deno.env.get("CURIO_FUZZ_SEED") ?? 0x5eed);
 const ITERATIONS = Number(Deno.env.get("CURIO_FUZZ_ITERATIONS") ?? 300);
@@ -58,4 +59,25 @@ Deno.test("fuzz: catches a lock that hands itself to a cancelled waiter", async 
   const { failures } = await fuzz(1, 50, { makeLock: () => new LeakyLock(), realLimitMs: 2000 });
   assert(failures.length > 0, "the fuzz did not notice a lost lock");
   assert.match(failures[0]!, /^seed \d+: .*(hung|Lock is still held|wedged)/);
+});
+
+const SOCKET_ITERATIONS = Number(Deno.env.get("CURIO_SOCKET_FUZZ_ITERATIONS") ?? 15);
+
+Deno.test(`fuzz: ${SOCKET_ITERATIONS} seeded socket runs: random reads under timeouts and cancels lose no byte`, async () => {
+  const failures: string[] = [];
+  let reads = 0;
+  let timeouts = 0;
+  let cancels = 0;
+  for (let i = 0; i < SOCKET_ITERATIONS; i++) {
+    const r = await socketFuzzOnce(BASE + i);
+    reads += r.reads;
+    timeouts += r.timeouts;
+    cancels += r.cancels;
+    if (r.problems.length > 0) failures.push(`seed ${r.seed}: ${r.problems.join("; ")}`);
+  }
+  assert.deepEqual(failures, [], "socket fuzz failures (replay with CURIO_FUZZ_SEED=<seed>)");
+  assert(timeouts > 0 && cancels > 0, `only ${timeouts} timeouts and ${cancels} cancels`);
+  if (Deno.env.get("CURIO_SWEEP_VERBOSE")) {
+    console.log(`socket fuzz: ${reads} reads, ${timeouts} timeouts, ${cancels} cancels`);
+  }
 });

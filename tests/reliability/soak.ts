@@ -1,7 +1,8 @@
 // The soak: long runs that CI does not do. `deno task soak` runs
 //
 // 1. the random cancellation fuzz for thousands of iterations (a fresh base
-//    seed each time, printed; CURIO_SOAK_FUZZ sets the count, default 5000);
+//    seed each time, printed; CURIO_SOAK_FUZZ sets the count, default 5000),
+//    and the socket fuzz (CURIO_SOAK_SOCKET_FUZZ, default 500);
 // 2. a load test: CURIO_SOAK_CONNECTIONS (default 1000) concurrent TCP
 //    connections on 127.0.0.1 echoing random-sized messages through one
 //    curio server for CURIO_SOAK_SECONDS (default 60), with about one round
@@ -31,10 +32,12 @@ import {
   timeoutAfter,
 } from "@curio/curio";
 import { fuzz, Rng } from "./_fuzz.ts";
+import { socketFuzzOnce } from "./_socket_fuzz.ts";
 
 const SECONDS = Number(Deno.env.get("CURIO_SOAK_SECONDS") ?? 60);
 const CONNECTIONS = Number(Deno.env.get("CURIO_SOAK_CONNECTIONS") ?? 1000);
 const FUZZ = Number(Deno.env.get("CURIO_SOAK_FUZZ") ?? 5000);
+const SOCKET_FUZZ = Number(Deno.env.get("CURIO_SOAK_SOCKET_FUZZ") ?? 500);
 const SEED = Number(Deno.env.get("CURIO_SOAK_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -79,6 +82,26 @@ const failures: string[] = [];
   );
   for (const f of r.failures.slice(0, 10)) console.log(`  ${f}`);
   if (r.failures.length > 0) failures.push(`${r.failures.length} fuzz seeds failed`);
+}
+
+{
+  const started = performance.now();
+  const totals = { reads: 0, timeouts: 0, cancels: 0, failed: 0 };
+  for (let i = 0; i < SOCKET_FUZZ; i++) {
+    const r = await socketFuzzOnce((SEED + i) >>> 0);
+    totals.reads += r.reads;
+    totals.timeouts += r.timeouts;
+    totals.cancels += r.cancels;
+    if (r.problems.length > 0) {
+      totals.failed++;
+      if (totals.failed <= 10) console.log(`  seed ${r.seed}: ${r.problems.join("; ")}`);
+    }
+  }
+  const secs = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(
+    `socket fuzz: ${SOCKET_FUZZ} runs in ${secs} s: ${totals.reads} reads, ${totals.timeouts} timeouts, ${totals.cancels} reader cancels, ${totals.failed} failing seeds`,
+  );
+  if (totals.failed > 0) failures.push(`${totals.failed} socket fuzz seeds failed`);
 }
 
 // --- 2. load ---------------------------------------------------------------
