@@ -288,6 +288,7 @@ async function main(args: string[]): Promise<number> {
     return 1;
   }
   const interactive = Deno.stdin.isTerminal();
+  let status = 0;
   try {
     if (interactive) {
       console.log(client.greeting);
@@ -306,10 +307,15 @@ async function main(args: string[]): Promise<number> {
         if (client.closed) break;
       }
     }
+  } catch (error) {
+    console.error(
+      `monitor: Connection to ${target.host}:${target.port} lost: ${(error as Error).message}`,
+    );
+    status = 1;
   } finally {
     await client.close();
   }
-  return 0;
+  return status;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
