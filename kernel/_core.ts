@@ -14,11 +14,11 @@
 // - Waking is a commitment. Once a trap has been woken (a lock handed over,
 //   an item delivered), a cancel can no longer reject it; the cancel waits
 //   for the task's next trap. So nothing handed to a waiter is ever lost.
-// - Wake-ups go through the ready queue and are resumed in cycles. Cycles
-//   normally run as microtasks, but once the kernel has gone YIELD_MS without
-//   letting Deno's event loop run, the next cycle runs from setImmediate, so
-//   timers, sockets and signals are never starved by tasks that only talk to
-//   each other.
+// - A woken task resumes through the microtask queue, FIFO behind every task
+//   already ready. Once the kernel has gone YIELD_MS without letting Deno's
+//   event loop run, wakes are parked and resumed from setImmediate instead,
+//   so timers, sockets and signals are never starved by tasks that only talk
+//   to each other.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { clearImmediate, setImmediate } from "node:timers";
@@ -30,8 +30,10 @@ import { type Expirable, TimeQueue, type TimerEntry } from "./_time_queue.ts";
 /** The task whose code is running, across awaits. Entered once per task. */
 export const context: AsyncLocalStorage<TaskCore> = new AsyncLocalStorage<TaskCore>();
 
-/** How long cycles may chain as microtasks before yielding to the event loop. */
+/** How long wakes may chain as microtasks before yielding to the event loop. */
 const YIELD_MS = 2;
+/** How many wakes between two looks at the time (a power of two). */
+const WAKE_CHECK = 32;
 
 /** Returns the running task, or throws a CurioError saying `action` needs one. */
 export function currentCore(action: string): TaskCore {
@@ -305,9 +307,13 @@ export class TaskCore {
 
   unblock(trap: Trap): void {
     const traps = this.traps;
-    const i = traps.indexOf(trap);
-    if (i === -1) return;
-    traps.splice(i, 1);
+    if (traps.length === 1 && traps[0] === trap) {
+      traps.pop(); // the common case: one wait at a time
+    } else {
+      const i = traps.indexOf(trap);
+      if (i === -1) return;
+      traps.splice(i, 1);
+    }
     if (traps.length === 0) {
       this.sched.blocked--;
       this.state = "READY";
@@ -392,12 +398,13 @@ export class Scheduler {
   /** Live tasks blocked in at least one trap. */
   blocked = 0;
   nonDaemon = 0;
-  /** Total cycles run, to tell whether anything happened between two looks. */
-  cycleCount = 0;
+  /** Total wakes, to tell whether anything happened between two looks. */
+  wakeCount = 0;
 
+  /** Wakes parked while the kernel yields to the event loop. */
   #ready: Trap[] = [];
-  #spare: Trap[] = [];
   #scheduled = false;
+  #yielding = false;
   #lastYield = performance.now();
   #timers = new TimeQueue();
   #host: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -569,31 +576,43 @@ export class Scheduler {
     };
   }
 
-  // --- the ready queue ---------------------------------------------------
+  // --- waking ------------------------------------------------------------
 
+  /**
+   * Hands a settled trap back to its task. Normally at once: the promise is
+   * resolved and the task's continuation joins the microtask queue behind
+   * everything already ready, which is FIFO and cheap. But a chain of
+   * microtasks never lets Deno's event loop run, so every WAKE_CHECK wakes
+   * the kernel looks at the time; once YIELD_MS have passed since it last
+   * yielded, wakes are parked in the ready queue and resumed from
+   * setImmediate, after timers and I/O have had their turn.
+   */
   ready(trap: Trap): void {
-    this.#ready.push(trap);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    if (performance.now() - this.#lastYield > YIELD_MS) setImmediate(this.#cycleAfterYield);
-    else queueMicrotask(this.#cycle);
+    this.wakeCount++;
+    if (!this.#yielding && (this.wakeCount & (WAKE_CHECK - 1)) === 0) {
+      this.#yielding = performance.now() - this.#lastYield > YIELD_MS;
+    }
+    if (this.#yielding) {
+      this.#ready.push(trap);
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(this.#resumeParked);
+      }
+      return;
+    }
+    trap.resume();
+    // A task woken in one of several traps (Promise.all) stays blocked in
+    // the others without blocking anew: that may be the moment all are idle.
+    if (trap.task.traps.length > 0) this.checkIdle();
   }
 
-  #cycleAfterYield = (): void => {
+  #resumeParked = (): void => {
     this.#lastYield = performance.now();
-    this.#cycle();
-  };
-
-  #cycle = (): void => {
+    this.#yielding = false;
     this.#scheduled = false;
-    this.cycleCount++;
     const batch = this.#ready;
-    this.#ready = this.#spare;
-    for (let i = 0; i < batch.length; i++) batch[i]!.resume();
-    batch.length = 0;
-    this.#spare = batch;
-    // A task woken in one of several traps (Promise.all) stays blocked in
-    // the others without blocking anew: look for idleness here too.
+    this.#ready = [];
+    for (const trap of batch) trap.resume();
     this.checkIdle();
   };
 
@@ -645,12 +664,12 @@ export class Scheduler {
     }
     if (!this.#isIdle()) return;
     this.#idlePending = true;
-    const seen = this.cycleCount;
+    const seen = this.wakeCount;
     const onIdle = (): void => {
       this.#idlePending = false;
       this.#idleHandle = undefined;
       if (!this.#running || !this.#isIdle()) return;
-      if (this.cycleCount !== seen) {
+      if (this.wakeCount !== seen) {
         this.checkIdle(); // something ran meanwhile: idle must last autojump again
         return;
       }

@@ -100,15 +100,20 @@ export class KernelQueue {
  * });
  * ```
  */
-export async function _waitOnQueue(kqueue: KernelQueue, stateName: string): Promise<unknown> {
-  if (!(kqueue instanceof KernelQueue)) {
-    throw new TypeError("Cannot wait on queue: expected a KernelQueue");
+export function _waitOnQueue(kqueue: KernelQueue, stateName: string): Promise<unknown> {
+  // Not async: this is every primitive's hot path, and one promise is enough.
+  try {
+    if (!(kqueue instanceof KernelQueue)) {
+      throw new TypeError("Cannot wait on queue: expected a KernelQueue");
+    }
+    const list = listOf(kqueue);
+    return suspend(currentCore("wait on a kernel queue"), String(stateName), (trap) => {
+      list.push(trap as Trap);
+      trap.cleanup = () => list.remove(trap as Trap);
+    });
+  } catch (error) {
+    return Promise.reject(error);
   }
-  const list = listOf(kqueue);
-  return await suspend(currentCore("wait on a kernel queue"), String(stateName), (trap) => {
-    list.push(trap as Trap);
-    trap.cleanup = () => list.remove(trap as Trap);
-  });
 }
 
 /**
@@ -134,17 +139,19 @@ export async function _waitOnQueue(kqueue: KernelQueue, stateName: string): Prom
  * }, { logErrors: false });
  * ```
  */
-export async function _rescheduleTasks(
+export function _rescheduleTasks(
   kqueue: KernelQueue,
   n = 1,
   value?: unknown,
   exc?: unknown,
 ): Promise<void> {
   if (!(kqueue instanceof KernelQueue)) {
-    throw new TypeError("Cannot reschedule tasks: expected a KernelQueue");
+    return Promise.reject(new TypeError("Cannot reschedule tasks: expected a KernelQueue"));
   }
   if (typeof n !== "number" || !(n >= 0)) {
-    throw new RangeError(`Cannot reschedule tasks: n must be a number >= 0, received ${n}`);
+    return Promise.reject(
+      new RangeError(`Cannot reschedule tasks: n must be a number >= 0, received ${n}`),
+    );
   }
   const list = listOf(kqueue);
   for (let i = 0; i < n; i++) {
@@ -153,7 +160,10 @@ export async function _rescheduleTasks(
     if (exc !== undefined) trap.fail(exc);
     else trap.wake(value);
   }
+  return DONE;
 }
+
+const DONE: Promise<void> = Promise.resolve();
 
 /**
  * Suspends the calling task until `future` settles, and returns its value.
@@ -177,16 +187,20 @@ export async function _rescheduleTasks(
  * });
  * ```
  */
-export async function _futureWait<T>(
+export function _futureWait<T>(
   future: PromiseLike<T>,
   stateName = "FUTURE_WAIT",
 ): Promise<T> {
-  if (future === null || typeof (future as { then?: unknown })?.then !== "function") {
-    throw new TypeError("Cannot wait for future: expected a Promise or thenable");
+  try {
+    if (future === null || typeof (future as { then?: unknown })?.then !== "function") {
+      throw new TypeError("Cannot wait for future: expected a Promise or thenable");
+    }
+    return suspend<T>(currentCore("wait for a future"), stateName, (trap) => {
+      future.then((value) => trap.wake(value), (error) => trap.fail(error));
+    });
+  } catch (error) {
+    return Promise.reject(error);
   }
-  return await suspend<T>(currentCore("wait for a future"), stateName, (trap) => {
-    future.then((value) => trap.wake(value), (error) => trap.fail(error));
-  });
 }
 
 /** An object {@linkcode _readWait} can wait on: curio's Socket and FileStream. */

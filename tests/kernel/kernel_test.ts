@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
-import { CancelledError, CurioError, Kernel, MockClock, run, sleep, spawn } from "@curio/curio";
-import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "@curio/curio/traps";
+import {
+  CancelledError,
+  CurioError,
+  Kernel,
+  MockClock,
+  Queue,
+  run,
+  sleep,
+  spawn,
+} from "@curio/curio";
+import { _waitOnQueue, KernelQueue } from "@curio/curio/traps";
 
 const virtual = () => ({ clock: new MockClock({ autojump: 0 }) });
 
@@ -184,22 +193,16 @@ Deno.test("no starvation: sleep(0) spinners and queue ping-pong let timers and f
           }
         }
       });
-      const a = new KernelQueue();
-      const b = new KernelQueue();
+      const toPong = new Queue<number>();
+      const toPing = new Queue<number>();
       const pong = await spawn(async () => {
-        while (!stop) {
-          await _waitOnQueue(b, "PONG");
-          await _rescheduleTasks(a, 1);
-        }
-        await _rescheduleTasks(a, 1);
+        for (;;) await toPing.put((await toPong.get()) + 1);
       }, { daemon: true });
       const ping = await spawn(async () => {
         while (!stop) {
-          await _rescheduleTasks(b, 1);
-          await _waitOnQueue(a, "PING");
-          pings++;
+          await toPong.put(pings);
+          pings = await toPing.get();
         }
-        await _rescheduleTasks(b, 1);
       }, { daemon: true });
       // Host callbacks outside the kernel: they only run if the event loop does.
       const timer = new Promise<void>((resolve) => setTimeout(resolve, 20));
@@ -210,10 +213,14 @@ Deno.test("no starvation: sleep(0) spinners and queue ping-pong let timers and f
       });
       // The spinner's bound fails the test instead of hanging if the loop starves.
       await spinner.join();
+      await ping.join();
       assert.equal(await hostDone, "data");
       await ping.cancel();
       await pong.cancel();
-      assert(spins > 0 && pings > 0, "the busy tasks should have run meanwhile");
+      assert(
+        spins > 0 && pings > 0,
+        `the busy tasks should have run meanwhile (spins ${spins}, pings ${pings})`,
+      );
     });
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -126,8 +126,10 @@ Deno.test("a woken waiter keeps what it was handed; a later cancel lands at its 
         throw e;
       }
     });
-    await _rescheduleTasks(q, 1, "item"); // woken: committed
-    await t.cancel(); // arrives before the waiter has resumed
+    const woken = _rescheduleTasks(q, 1, "item"); // woken: committed
+    const cancelled = t.cancel(); // arrives before the waiter has resumed
+    await woken;
+    assert.equal(await cancelled, true);
     assert.deepEqual(trace, ["got item", "cancelled after"]);
   });
 });
