@@ -135,7 +135,8 @@ export class ProcessWorker {
     }
     this.#alive = false;
     if (garbage !== undefined) {
-      const text = new TextDecoder().decode(garbage.subarray(0, 40)).replace(/[^\x20-\x7e]/g, "?");
+      const text = new TextDecoder().decode(garbage.subarray(0, 40)).split("CRIO")[0]!
+        .replace(/[^\x20-\x7e]/g, "?");
       this.#settle(crashReply(
         `the child process wrote something other than a curio reply to its stdout (${
           JSON.stringify(text)

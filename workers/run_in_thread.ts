@@ -26,9 +26,15 @@ import type { WorkerFunction } from "./worker_function.ts";
  * - An error thrown by `fn` rejects the call with an error of the same name
  *   and message, whose stack shows where in the worker it was thrown,
  *   followed by the calling task's stack.
- * - **Cancellation really stops the work**: a cancelled call (or one that
- *   times out) terminates its worker, and the pool starts a fresh one for
- *   the next call (curio can only abandon a thread).
+ * - **Cancellation terminates the worker**: a cancelled call (or one that
+ *   times out) terminates its worker at once, and the pool starts a fresh
+ *   one for the next call. Deno's `Worker.terminate()` takes effect when
+ *   the worker gets back to its event loop: an async function is stopped at
+ *   its next `await`, but a synchronous computation cannot be interrupted
+ *   and runs on to its end as a "zombie" (like curio's threads), its result
+ *   discarded; until it ends it also keeps the program from exiting. For
+ *   CPU-bound work that must be killable at any instant use
+ *   {@linkcode runInProcess}.
  * - At most `workerLimits.maxThreads` workers (default 64) run per kernel;
  *   further calls wait in state `THREAD_ACQUIRE`. Workers are created
  *   lazily, reused, and terminated when the kernel shuts down.
