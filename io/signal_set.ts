@@ -231,6 +231,16 @@ export class SignalSet {
    * set is not watching.
    *
    * @throws {CurioError} Outside a task.
+   *
+   * @example Usage
+   * ```ts
+   * import { run, SignalSet } from "@curio/curio";
+   *
+   * await run(async () => {
+   *   const sigset = await new SignalSet("SIGUSR2").watch();
+   *   await sigset[Symbol.asyncDispose](); // what `await using` calls
+   * });
+   * ```
    */
   async [Symbol.asyncDispose](): Promise<void> {
     await _sigunwatch(this);

@@ -501,6 +501,21 @@ export class Popen {
    * The exit status if the child has exited, else `null`; never blocks.
    *
    * @returns {@linkcode Popen.prototype.returncode}.
+   *
+   * @example Usage
+   * ```ts
+   * import { run } from "@curio/curio";
+   * import { Popen } from "@curio/curio/subprocess";
+   * import assert from "node:assert/strict";
+   *
+   * await run(async () => {
+   *   const p = new Popen(["sleep", "10"]);
+   *   assert.equal(p.poll(), null);
+   *   p.kill();
+   *   await p.wait();
+   *   assert.equal(p.poll(), -9);
+   * });
+   * ```
    */
   poll(): number | null {
     return this.#returncode;
@@ -730,6 +745,23 @@ export class Popen {
    * stderr, then waits for the child, as Python does. If the task has been
    * cancelled, the child is terminated instead (SIGTERM, then SIGKILL after
    * {@linkcode KILL_GRACE} seconds), so a cancelled task never waits on it.
+   *
+   * @throws {CurioError} Outside a task.
+   *
+   * @example Usage
+   * ```ts
+   * import { run } from "@curio/curio";
+   * import { PIPE, Popen } from "@curio/curio/subprocess";
+   * import assert from "node:assert/strict";
+   *
+   * let p: Popen | undefined;
+   * await run(async () => {
+   *   await using child = new Popen(["cat"], { stdin: PIPE });
+   *   p = child;
+   *   await child.stdin!.write(new TextEncoder().encode("bye\n"));
+   * }); // stdin closed: cat ends, and is waited for
+   * assert.equal(p!.returncode, 0);
+   * ```
    */
   async [Symbol.asyncDispose](): Promise<void> {
     for (const stream of [this.stdin, this.stdout, this.stderr]) {
