@@ -98,15 +98,21 @@ export class Writer {
   async writeAll(data: Uint8Array, action: string, once = false): Promise<number> {
     this.#enter(action);
     let done = 0;
-    let mine: Promise<number | WriteFailed> | undefined;
+    // `mine` is the raw write this call started and has not counted yet. It
+    // may complete between the cancel and this task's resumption (after
+    // start() cleared #inflight), so it is counted by `uncounted`, never by
+    // looking at #inflight.
+    let uncounted: Promise<number | WriteFailed> | undefined;
     try {
       while (this.#inflight !== undefined) {
         unwrap(await _futureWait(this.#inflight, "WRITE_WAIT"));
       }
       if (data.length === 0) return 0;
       do {
-        mine = this.start(done === 0 ? data : data.subarray(done));
-        done += unwrap(await _futureWait(mine, "WRITE_WAIT"));
+        uncounted = this.start(done === 0 ? data : data.subarray(done));
+        const n = unwrap(await _futureWait(uncounted, "WRITE_WAIT"));
+        uncounted = undefined;
+        done += n;
       } while (!once && done < data.length);
       return done;
     } catch (error) {
@@ -114,12 +120,9 @@ export class Writer {
         const record = error as unknown as Record<string, number>;
         const key = this.countKey;
         record[key] = done;
-        const pending = this.#inflight;
-        if (pending !== undefined && pending === mine) {
-          pending.then((n) => {
-            if (typeof n === "number") record[key] = (record[key] ?? 0) + n;
-          });
-        }
+        uncounted?.then((n) => {
+          if (typeof n === "number") record[key] = (record[key] ?? 0) + n;
+        });
       }
       throw error;
     } finally {

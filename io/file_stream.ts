@@ -208,6 +208,8 @@ export class FileStream {
    * @returns The bytes; empty at end of file.
    * @throws {ResourceBusy} If another task is already waiting to read.
    * @throws {CurioError} If the stream is closed.
+   * @throws {TypeError} If `maxbytes` is not a number.
+   * @throws {RangeError} If `maxbytes` is not an integer.
    *
    * @example Usage
    * ```ts
@@ -224,6 +226,12 @@ export class FileStream {
    */
   async read(maxbytes = -1): Promise<Uint8Array> {
     const reader = this.#reader("read");
+    if (typeof maxbytes !== "number") {
+      throw new TypeError(`Cannot read: maxbytes must be a number, received ${typeof maxbytes}`);
+    }
+    if (!Number.isInteger(maxbytes)) {
+      throw new RangeError(`Cannot read: maxbytes must be an integer, received ${maxbytes}`);
+    }
     if (maxbytes === 0) return EMPTY;
     if (!reader.ready) await reader.waitReady("read");
     if (reader.size > 0) return reader.take(maxbytes < 0 ? reader.size : maxbytes);

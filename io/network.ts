@@ -24,6 +24,16 @@ import { createConnection, socket } from "./socket.ts";
 import { createDefaultContext, SSLContext } from "./ssl.ts";
 import { type Address, Socket } from "./socket_wrapper.ts";
 
+function checkHandler(handler: unknown, action: string): void {
+  if (typeof handler !== "function") {
+    throw new TypeError(
+      `Cannot ${action}: clientConnectedTask must be a function such as (client, addr) => handle(client), received ${
+        handler === null ? "null" : typeof handler
+      }`,
+    );
+  }
+}
+
 /** Options for {@linkcode openConnection}. */
 export interface OpenConnectionOptions {
   /** `true` (default context) or an SSLContext: connect with TLS. */
@@ -216,9 +226,7 @@ export async function runServer<A extends Address>(
   options: { ssl?: SSLContext } = {},
 ): Promise<never> {
   if (!(sock instanceof Socket)) throw new TypeError("Cannot run server: expected a curio Socket");
-  if (typeof clientConnectedTask !== "function") {
-    throw new TypeError("Cannot run server: clientConnectedTask must be a function");
-  }
+  checkHandler(clientConnectedTask, "run server");
   let listener = sock;
   if (options.ssl !== undefined) {
     try {
@@ -280,6 +288,7 @@ export async function tcpServer(
   clientConnectedTask: (client: Socket, addr: [string, number]) => Promise<void>,
   options: TcpServerOptions = {},
 ): Promise<never> {
+  checkHandler(clientConnectedTask, "run TCP server");
   const sock = tcpServerSocket(host, port, options);
   const ssl = options.ssl;
   return await runServer(sock, clientConnectedTask, ssl === undefined ? {} : { ssl });
@@ -328,6 +337,7 @@ export async function unixServer(
   clientConnectedTask: (client: Socket, addr: string) => Promise<void>,
   options: UnixServerOptions = {},
 ): Promise<never> {
+  checkHandler(clientConnectedTask, "run Unix server");
   const sock = socket(AF_UNIX, SOCK_STREAM);
   sock.bind(path);
   const ssl = options.ssl;

@@ -108,7 +108,10 @@ function checkPath(address: unknown, action: string): string {
 }
 
 function checkSize(n: unknown, action: string, what: string): number {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+  if (typeof n !== "number") {
+    throw new TypeError(`Cannot ${action}: ${what} must be a number, received ${typeof n}`);
+  }
+  if (!Number.isInteger(n) || n < 0) {
     throw new RangeError(`Cannot ${action}: ${what} must be an integer >= 0, received ${n}`);
   }
   return n;

@@ -19,7 +19,7 @@ Deno.test("SocketStream.readline() fuzz: random timeouts never lose or split lin
     const [a, b] = socketpair();
     await using sa = a.asStream();
     await using sb = b.asStream();
-    const n = 3000;
+    const n = 4000; // about 110 KB of lines
     await a.sendall(enc("!")); // a round trip: the pair is connected after it
     assert.equal(dec(await b.recv(1)), "!");
     const writing = (async () => {
