@@ -61,3 +61,23 @@ export function replyValue(
   }
   return new Error(`Cannot run function in ${where}: ${reply.lost}`);
 }
+
+/**
+ * Sockets, files and streams are class instances that structured clone
+ * would silently turn into empty plain objects: reject them by name.
+ */
+export function resourceError(arg: unknown, index: number, to: string): TypeError | undefined {
+  if (typeof arg !== "object" || arg === null) return undefined;
+  const o = arg as Record<PropertyKey, unknown>;
+  if (
+    typeof o.close === "function" || typeof o[Symbol.asyncDispose] === "function" ||
+    typeof o[Symbol.dispose] === "function"
+  ) {
+    return new TypeError(
+      `Cannot send argument ${index} (${
+        describe(arg)
+      }) to ${to}: it is a resource (a socket, file, stream or similar) that cannot be structured-cloned; open it in the worker instead`,
+    );
+  }
+  return undefined;
+}

@@ -3,9 +3,15 @@
 import { Pool, poolOf } from "./_pool.ts";
 import { workerLimits } from "./limits.ts";
 import type { Job, Reply, Request, WireError } from "./_wire.ts";
+import { workerSource } from "./_worker_entry.ts";
 
-const entry = new URL("./_worker_entry.ts", import.meta.url);
+let entry: string | undefined;
 let serial = 0;
+
+/** A Blob URL of the worker program, made once per process (never revoked: workers reuse it). */
+function entryUrl(): string {
+  return entry ??= URL.createObjectURL(new Blob([workerSource()], { type: "text/javascript" }));
+}
 
 /** One Web Worker running one call at a time. */
 export class ThreadWorker {
@@ -15,7 +21,7 @@ export class ThreadWorker {
   #alive = true;
 
   constructor() {
-    this.#worker = new Worker(entry, { type: "module", name: `curio thread ${++serial}` });
+    this.#worker = new Worker(entryUrl(), { type: "module", name: `curio thread ${++serial}` });
     this.#worker.onmessage = (event: MessageEvent<Reply>) => this.#settle(event.data);
     this.#worker.onerror = (event: ErrorEvent) => {
       // Only what the worker's own handlers could not catch: a failing module load.

@@ -165,7 +165,9 @@ export function decodeError(wire: WireError, where: string, callerStack?: string
   if (wire.code !== undefined && !(error instanceof DOMException)) {
     (error as Error & { code?: unknown }).code = wire.code;
   }
-  let stack = wire.stack.split("\n").filter((line) => !/_(worker|process)_entry\.ts/.test(line))
+  let stack = wire.stack.split("\n").filter((line) =>
+    !/_(worker|process)_entry\.ts|\(blob:|at blob:/.test(line)
+  )
     .join("\n");
   if (callerStack !== undefined) {
     const frames = callerStack.split("\n").slice(1).filter((line) => !line.includes("_calls.ts"))

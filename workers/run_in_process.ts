@@ -7,7 +7,7 @@
 import { serialize } from "node:v8";
 import { _futureWait } from "../kernel/traps.ts";
 import { processPool } from "./_process_pool.ts";
-import { cloneFailure, replyValue } from "./_calls.ts";
+import { cloneFailure, replyValue, resourceError } from "./_calls.ts";
 import { decodeError, describe, jobOf } from "./_wire.ts";
 import { isShared } from "./_shared_wire.ts";
 import type { WorkerFunction } from "./worker_function.ts";
@@ -76,6 +76,8 @@ export async function runInProcess<T>(
         }) to a worker process: shared memory does not cross processes; use runInThread`,
       );
     }
+    const error = resourceError(arg, i, "a worker process");
+    if (error !== undefined) throw error;
   }
   const pool = await processPool();
   const worker = pool.tryAcquire() ?? await pool.acquire();

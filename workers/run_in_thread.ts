@@ -6,7 +6,7 @@
 
 import { _futureWait } from "../kernel/traps.ts";
 import { threadPool } from "./_thread_pool.ts";
-import { cloneFailure, replyValue } from "./_calls.ts";
+import { cloneFailure, replyValue, resourceError } from "./_calls.ts";
 import { decodeError, jobOf } from "./_wire.ts";
 import { encodeShared, isShared } from "./_shared_wire.ts";
 import type { WorkerFunction } from "./worker_function.ts";
@@ -71,15 +71,19 @@ export async function runInThread<T>(
   ...args: unknown[]
 ): Promise<T> {
   const job = jobOf(fn, "a worker thread");
-  const pool = await threadPool();
-  const worker = pool.tryAcquire() ?? await pool.acquire();
   let sent = args;
-  for (const arg of args) {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (typeof arg !== "object" || arg === null) continue;
     if (isShared(arg)) {
       sent = encodeShared(args);
-      break;
+      continue;
     }
+    const error = resourceError(arg, i, "a worker thread");
+    if (error !== undefined) throw error;
   }
+  const pool = await threadPool();
+  const worker = pool.tryAcquire() ?? await pool.acquire();
   let pending;
   try {
     pending = worker.start(job, sent);

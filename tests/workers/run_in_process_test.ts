@@ -93,6 +93,10 @@ Deno.test("runInProcess() rejects bad arguments before sending", async () => {
     );
     await assert.rejects(runInProcess("Deno.pid" as never), TypeError);
     await assert.rejects(
+      runInProcess((_f: unknown) => 1, Deno.stdout),
+      /Cannot send argument 0 \(a Stdout\) to a worker process: it is a resource/,
+    );
+    await assert.rejects(
       runInProcess(() => () => 1),
       /Cannot return the result from a worker process/,
     );

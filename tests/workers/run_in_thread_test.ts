@@ -127,6 +127,12 @@ Deno.test("runInThread() rejects an uncloneable argument before sending, naming 
         e instanceof DOMException && e.name === "DataCloneError" &&
         /Cannot return the result from a worker thread/.test(e.message),
     );
+    await assert.rejects(
+      runInThread((_s: unknown) => 1, Deno.stdin),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        /^Cannot send argument 0 \(a Stdin\) to a worker thread: it is a resource/.test(e.message),
+    );
     // The pool is still usable.
     assert.equal(await runInThread((a: number) => a + 1, 1), 2);
   });
@@ -309,4 +315,25 @@ Deno.test("runInThread() reuses warm workers", async () => {
     return [await runInThread(id), await runInThread(id), await runInThread(id)];
   });
   assert.equal(new Set(ids).size, 1);
+});
+
+Deno.test("runInThread() needs no permissions for a self-contained function", async () => {
+  const mod = new URL("../../mod.ts", import.meta.url).href;
+  const script = `
+    import { run, runInThread } from ${JSON.stringify(mod)};
+    console.log(await run(() => runInThread((a, b) => a + b, 20, 22)));`;
+  const file = await Deno.makeTempFile({ suffix: ".js" });
+  try {
+    await Deno.writeTextFile(file, script);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", file],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal(new TextDecoder().decode(out.stdout), "42\n");
+  } finally {
+    await Deno.remove(file);
+  }
 });
