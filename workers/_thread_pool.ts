@@ -2,8 +2,8 @@
 
 import { Pool, poolOf } from "./_pool.ts";
 import { workerLimits } from "./limits.ts";
-import type { Job, Reply, Request, WireError } from "./_wire.ts";
-import { workerSource } from "./_worker_entry.ts";
+import type { Job, Reply, WireError } from "./_wire.ts";
+import { type Control, MARK, workerSource } from "./_worker_entry.ts";
 
 let entry: string | undefined;
 let serial = 0;
@@ -19,10 +19,21 @@ export class ThreadWorker {
   readonly #known = new Set<number>();
   #pending: ((reply: Reply) => void) | undefined = undefined;
   #alive = true;
+  // What the worker's call messages currently run (see workerMain).
+  #key = 0;
+  #count = 0;
+  #tokens = false;
 
   constructor() {
     this.#worker = new Worker(entryUrl(), { type: "module", name: `curio thread ${++serial}` });
-    this.#worker.onmessage = (event: MessageEvent<Reply>) => this.#settle(event.data);
+    this.#worker.onmessage = (event: MessageEvent<unknown>) => {
+      const data = event.data;
+      if (typeof data === "object" && data !== null && MARK in data) {
+        this.#settle((data as Record<string, Reply>)[MARK]!);
+      } else {
+        this.#settle({ ok: true, value: data });
+      }
+    };
     this.#worker.onerror = (event: ErrorEvent) => {
       // Only what the worker's own handlers could not catch: a failing module load.
       event.preventDefault();
@@ -53,11 +64,30 @@ export class ThreadWorker {
    * Posts a call. Throws synchronously (nothing sent) if the arguments
    * cannot be cloned. The promise never rejects: it resolves to the reply.
    */
-  start(job: Job, args: unknown[]): Promise<Reply> {
-    const known = this.#known.has(job.key);
-    const request: Request = known ? { key: job.key, args } : { key: job.key, def: job.def, args };
-    this.#worker.postMessage(request);
-    if (!known) this.#known.add(job.key);
+  start(job: Job, args: unknown[], tokens: boolean): Promise<Reply> {
+    const worker = this.#worker;
+    const key = job.key;
+    const count = args.length;
+    if (!this.#known.has(key)) {
+      worker.postMessage(control({ key, def: job.def }));
+      this.#known.add(key);
+    }
+    if (key !== this.#key || count !== this.#count || tokens !== this.#tokens) {
+      worker.postMessage(control({ key, count, tokens }));
+      this.#key = key;
+      this.#count = count;
+      this.#tokens = tokens;
+    }
+    if (count === 1) {
+      const arg = args[0];
+      if (typeof arg === "object" && arg !== null && MARK in arg) {
+        worker.postMessage(control({ arg }));
+      } else {
+        worker.postMessage(arg);
+      }
+    } else {
+      worker.postMessage(count === 0 ? 0 : args);
+    }
     return new Promise<Reply>((resolve) => {
       this.#pending = resolve;
     });
@@ -80,6 +110,10 @@ export class ThreadWorker {
     this.#pending = undefined;
     pending?.({ lost: "the worker was terminated before replying" });
   }
+}
+
+function control(c: Control): Record<string, Control> {
+  return { [MARK]: c };
 }
 
 function errorOf(event: ErrorEvent): WireError {

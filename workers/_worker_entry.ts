@@ -19,13 +19,12 @@ import {
   type JobDef,
   loadExport,
   type Reply,
-  type Request,
   selfContainedHint,
 } from "./_wire.ts";
 
 interface WorkerScope {
   postMessage(message: unknown): void;
-  onmessage: ((event: MessageEvent<Request>) => void) | null;
+  onmessage: ((event: MessageEvent<unknown>) => void) | null;
   close(): void;
   addEventListener(
     type: "error" | "unhandledrejection",
@@ -33,17 +32,37 @@ interface WorkerScope {
   ): void;
 }
 
-/** Runs inside the worker. `sharedWireUrl` is the module that rebuilds SharedLock/SharedQueue. */
-function workerMain(sharedWireUrl: string): void {
+/** A control message to a worker thread (wrapped as `{ [MARK]: control }`). */
+export interface Control {
+  /** The function the definition or the call settings are about. */
+  key?: number;
+  /** Defines function `key`. */
+  def?: JobDef;
+  /** Sets what call messages run: function `key` with `count` arguments. */
+  count?: number;
+  /** Whether those arguments hold SharedLock/SharedQueue tokens. */
+  tokens?: boolean;
+  /** A single argument that itself looks like a control message. */
+  arg?: unknown;
+}
+
+/**
+ * Runs inside the worker. The wire format is lean, for speed: a call with
+ * one argument is the argument itself, with more an array of them (with
+ * none, `0`); which function it runs, and with how many arguments, is set
+ * by a control message when that changes. A successful result is posted as
+ * is. Everything else (definitions, settings, errors, crashes) is an object
+ * whose only key is `mark`.
+ */
+function workerMain(sharedWireUrl: string, mark: string): void {
   const scope = globalThis as unknown as WorkerScope;
   const fns = new Map<number, unknown>();
   const modules = new Map<string, Promise<Record<string, unknown>>>();
   const defs = new Map<number, JobDef>();
-  const post = (reply: Reply): void => scope.postMessage(reply);
+  const control = (reply: Reply): void => scope.postMessage({ [mark]: reply });
   const realClose = scope.close.bind(scope);
 
-  const resolve = async (key: number, def: JobDef | undefined): Promise<unknown> => {
-    if (def !== undefined) defs.set(key, def);
+  const resolve = async (key: number): Promise<unknown> => {
     const known = defs.get(key);
     if (known === undefined) throw new Error(`curio worker: unknown function key ${key}`);
     const fn = "src" in known ? compile(known, "worker") : await loadExport(known, modules);
@@ -56,9 +75,13 @@ function workerMain(sharedWireUrl: string): void {
 
   const reply = (value: unknown): void => {
     try {
-      post({ ok: true, value });
+      if (typeof value === "object" && value !== null && mark in value) {
+        control({ ok: true, value });
+      } else {
+        scope.postMessage(value);
+      }
     } catch (error) {
-      post({
+      control({
         ok: false,
         error: encodeError(
           new DOMException(
@@ -72,54 +95,72 @@ function workerMain(sharedWireUrl: string): void {
     }
   };
 
-  const fail = (error: unknown, fromSource: boolean): void => {
-    post({ ok: false, error: encodeError(fromSource ? selfContainedHint(error) : error) });
-  };
-
-  const hasTokens = (args: unknown[]): boolean => {
-    for (const arg of args) {
-      if (typeof arg === "object" && arg !== null && "__curioShared" in arg) return true;
-    }
-    return false;
-  };
-
-  scope.onmessage = (event: MessageEvent<Request>): void => {
-    const { key, def, args } = event.data;
-    const fn = fns.get(key);
-    const known = def ?? defs.get(key);
+  const fail = (key: number, error: unknown): void => {
+    const known = defs.get(key);
     const fromSource = known !== undefined && "src" in known;
-    const start = (f: unknown, a: unknown[]): void => {
-      let value: unknown;
-      try {
-        value = (f as (...a: unknown[]) => unknown)(...a);
-      } catch (error) {
-        fail(error, fromSource);
-        return;
-      }
-      if (typeof (value as PromiseLike<unknown>)?.then === "function") {
-        Promise.resolve(value).then(reply, (error) => fail(error, fromSource));
-      } else {
-        reply(value);
-      }
-    };
-    if (fn !== undefined && !hasTokens(args)) {
-      start(fn, args);
+    control({ ok: false, error: encodeError(fromSource ? selfContainedHint(error) : error) });
+  };
+
+  const failLoad = (error: unknown): void => control({ ok: false, error: encodeError(error) });
+
+  const start = (key: number, f: unknown, args: unknown[]): void => {
+    let value: unknown;
+    try {
+      value = (f as (...a: unknown[]) => unknown).apply(undefined, args);
+    } catch (error) {
+      fail(key, error);
+      return;
+    }
+    if (typeof (value as PromiseLike<unknown>)?.then === "function") {
+      Promise.resolve(value).then(reply, (error) => fail(key, error));
+    } else {
+      reply(value);
+    }
+  };
+
+  // What the next call messages run: set by a control message whenever the
+  // function, the argument count or the presence of shared tokens changes.
+  let curKey = 0;
+  let curCount = 0;
+  let curTokens = false;
+
+  const dispatch = (args: unknown[]): void => {
+    const key = curKey;
+    const fn = fns.get(key);
+    if (fn !== undefined && !curTokens) {
+      start(key, fn, args);
       return;
     }
     // Slow path: load the function and/or rebuild SharedLock/SharedQueue arguments.
     Promise.all([
-      fn ?? resolve(key, def),
-      hasTokens(args)
+      fn ?? resolve(key),
+      curTokens
         ? import(sharedWireUrl).then((m) =>
           (m as { reviveShared(a: unknown[]): unknown[] }).reviveShared(args)
         )
         : args,
-    ]).then(([f, a]) => start(f, a), (error) => fail(error, false));
+    ]).then(([f, a]) => start(key, f, a), failLoad);
+  };
+
+  scope.onmessage = (event: MessageEvent<unknown>): void => {
+    const data = event.data;
+    if (typeof data === "object" && data !== null && mark in data) {
+      const c = (data as Record<string, Control>)[mark]!;
+      if (c.def !== undefined) defs.set(c.key!, c.def);
+      if (c.count !== undefined) {
+        curKey = c.key!;
+        curCount = c.count;
+        curTokens = c.tokens === true;
+      }
+      if ("arg" in c) dispatch([c.arg]);
+      return;
+    }
+    dispatch(curCount === 0 ? [] : curCount === 1 ? [data] : data as unknown[]);
   };
 
   const crash = (error: unknown): void => {
     try {
-      post({ crash: encodeError(error) });
+      control({ crash: encodeError(error) });
     } finally {
       realClose();
     }
@@ -134,13 +175,16 @@ function workerMain(sharedWireUrl: string): void {
   });
   Object.defineProperty(scope, "close", {
     value: (): void => {
-      post({ lost: "the worker called self.close() before replying" });
+      control({ lost: "the worker called self.close() before replying" });
       realClose();
     },
     configurable: true,
     writable: true,
   });
 }
+
+/** The key marking control replies (errors, crashes) from a worker thread. */
+export const MARK = "__curioReply";
 
 /** The worker's whole program, as JavaScript source. */
 export function workerSource(): string {
@@ -149,6 +193,6 @@ export function workerSource(): string {
   return [
     ...helpers.map((f) => Function.prototype.toString.call(f)),
     Function.prototype.toString.call(workerMain),
-    `${workerMain.name}(${JSON.stringify(sharedWire)});`,
+    `${workerMain.name}(${JSON.stringify(sharedWire)}, ${JSON.stringify(MARK)});`,
   ].join("\n");
 }

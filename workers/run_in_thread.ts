@@ -72,11 +72,13 @@ export async function runInThread<T>(
 ): Promise<T> {
   const job = jobOf(fn, "a worker thread");
   let sent = args;
+  let tokens = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (typeof arg !== "object" || arg === null) continue;
     if (isShared(arg)) {
-      sent = encodeShared(args);
+      if (!tokens) sent = encodeShared(args);
+      tokens = true;
       continue;
     }
     const error = resourceError(arg, i, "a worker thread");
@@ -86,7 +88,7 @@ export async function runInThread<T>(
   const worker = pool.tryAcquire() ?? await pool.acquire();
   let pending;
   try {
-    pending = worker.start(job, sent);
+    pending = worker.start(job, sent, tokens);
   } catch (error) {
     pool.release(worker);
     throw cloneFailure(error, args, "send", "a worker thread");
