@@ -4,7 +4,8 @@
  * `socket()` makes an unconnected {@linkcode Socket} whose `bind`, `listen`
  * and `connect` create the Deno object (`Deno.listen`, `Deno.connect`,
  * `Deno.listenDatagram`). The name lookups are async and run on
- * `Deno.resolveDns`, `Deno.hostname` and `/etc/hosts`.
+ * `/etc/hosts`, this machine's interfaces (`Deno.networkInterfaces`, for its
+ * own name) and `Deno.resolveDns`.
  *
  * What Deno cannot do, and what happens instead:
  * - `socketpair()`: Deno has no socketpair(2). The pair is a TCP connection
@@ -21,7 +22,9 @@
  *
  * Permissions: `--allow-net` for sockets and DNS, `--allow-read`/`--allow-write`
  * for Unix socket paths, `--allow-sys=hostname` for `gethostname()`,
- * `--allow-read=/etc/hosts` for lookups in the hosts file (skipped without).
+ * `--allow-read=/etc/hosts` for lookups in the hosts file and
+ * `--allow-sys=hostname,networkInterfaces` to resolve this machine's own name
+ * (each skipped without its permission).
  *
  * @module
  */
@@ -312,6 +315,8 @@ async function resolve(host: string, family: number): Promise<Array<[number, str
     if (want(AF_INET6)) out.push([AF_INET6, "::1"]);
   }
   if (out.length > 0) return out;
+  const own = ownAddresses(host, want);
+  if (own.length > 0) return own;
   const [v4, v6] = await Promise.all([
     want(AF_INET) ? resolveDns(host, "A") : Promise.resolve([]),
     want(AF_INET6) ? resolveDns(host, "AAAA") : Promise.resolve([]),
@@ -322,6 +327,30 @@ async function resolve(host: string, family: number): Promise<Array<[number, str
     throw new Deno.errors.NotFound(`Cannot resolve host "${host}": no address found`);
   }
   return out;
+}
+
+/** This machine's own name, answered from its interfaces (as glibc's myhostname does). */
+function ownAddresses(host: string, want: (family: number) => boolean): Array<[number, string]> {
+  let mine: string;
+  let interfaces: Deno.NetworkInterfaceInfo[];
+  try {
+    mine = Deno.hostname();
+    if (host.toLowerCase() !== mine.toLowerCase()) return [];
+    interfaces = Deno.networkInterfaces();
+  } catch {
+    return []; // no --allow-sys: DNS will answer, or not
+  }
+  const out: Array<[number, string]> = [];
+  for (const iface of interfaces) {
+    const family = iface.family === "IPv4" ? AF_INET : AF_INET6;
+    if (want(family) && !iface.address.startsWith("fe80")) out.push([family, iface.address]);
+  }
+  // Loopback last: a name is best answered with an address others can reach.
+  return out.sort((a, b) => Number(isLoopback(a[1])) - Number(isLoopback(b[1])));
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith("127.") || ip === "::1";
 }
 
 function reverseName(ip: string): string {

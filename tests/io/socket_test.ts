@@ -131,3 +131,10 @@ try {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("gethostbyname(gethostname()) resolves this machine's own name", async () => {
+  await run(async () => {
+    const ip = await gethostbyname(await gethostname());
+    assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
+  });
+});
