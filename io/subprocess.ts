@@ -402,6 +402,8 @@ export class Popen {
   #exited: Promise<number>;
   /** For `stderr: STDOUT` with an inherited stdout: the copy to our stdout. */
   #pump: Promise<void> | undefined = undefined;
+  /** The task that SIGKILLs the child if SIGTERM was not enough (see #beginKill). */
+  #killer: Promise<Task<void> | undefined> | undefined = undefined;
 
   static {
     communicateOf = (p, input, timeout) => p.#communicate(input, timeout);
@@ -552,8 +554,8 @@ export class Popen {
    * Sends `input` to the child's stdin and closes it, reads stdout and
    * stderr to their end, and waits for the child to exit; all at once, so
    * that a child that fills one pipe cannot deadlock. If cancelled or timed
-   * out, the child is killed and reaped; output read so far stays in
-   * `stdout`/`stderr`.
+   * out, the child is killed and reaped and its pipes are closed (output
+   * not yet returned is dropped): nothing is left running or open.
    *
    * @param input Bytes for stdin (needs `stdin: PIPE`).
    * @param timeout Seconds to wait at most.
@@ -597,6 +599,7 @@ export class Popen {
       throw new TypeError("Cannot communicate: input needs stdin: PIPE");
     }
     const { stdin, stdout, stderr } = this;
+    let closing: Promise<void> | undefined;
     const work = async (): Promise<[Uint8Array | null, Uint8Array | null]> => {
       const feed = async (): Promise<null> => {
         if (stdin === null || stdin.closed) return null;
@@ -617,8 +620,30 @@ export class Popen {
         await s.close();
         return data;
       };
-      const settled = await Promise.allSettled([feed(), drain(stdout), drain(stderr)]);
-      // A cancellation rejects all three at once: raise it, else the first failure.
+      // A cancel may reach only one branch: a cancel pending before the call
+      // is raised at the first trap only, and one arriving while a branch is
+      // between traps misses it. The child is ended anyway, so start now; and
+      // once it is gone, close its pipes: the branches still waiting then end
+      // (instead of waiting for what a process it started may hold open), and
+      // nothing is left open. Output not yet read is dropped with the child.
+      const track = <T>(branch: Promise<T>): Promise<T> =>
+        branch.catch((error) => {
+          if (error instanceof CancelledError && closing === undefined) {
+            void this.#beginKill();
+            closing = this.#exited.then(async () => {
+              for (const s of [stdin, stdout, stderr]) {
+                if (s !== null && !s.closed) await s.close().catch(() => {});
+              }
+            });
+          }
+          throw error;
+        });
+      const settled = await Promise.allSettled([
+        track(feed()),
+        track(drain(stdout)),
+        track(drain(stderr)),
+      ]);
+      // Raise the cancellation if there is one, else the first failure.
       const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
       if (failures.length > 0) {
         throw failures.find((e) => e instanceof CancelledError) ?? failures[0];
@@ -628,7 +653,12 @@ export class Popen {
       const err = (settled[2] as PromiseFulfilledResult<Uint8Array | null>).value;
       return [out, err];
     };
-    return await this.#guard(timeout, work);
+    try {
+      return await this.#guard(timeout, work);
+    } catch (error) {
+      if (closing !== undefined) await _futureWait(closing, "PROCESS_WAIT");
+      throw error;
+    }
   }
 
   /**
@@ -651,20 +681,32 @@ export class Popen {
   /** After a cancel: SIGTERM, SIGKILL after KILL_GRACE, and wait until the child is gone. */
   async #reap(): Promise<void> {
     if (this.#returncode !== null) return;
-    this.#send("SIGTERM");
-    let killer: Task<void> | undefined;
+    const killer = this.#beginKill();
     try {
-      killer = await spawn(async () => {
-        await sleep(KILL_GRACE);
-        this.#send("SIGKILL");
-      }, { daemon: true, name: `kill ${this.pid}` });
       if (this.#returncode === null) await _futureWait(this.#exited, "PROCESS_WAIT");
     } catch (error) {
       this.#send("SIGKILL"); // interrupted again: no grace
       throw error;
     } finally {
-      if (killer !== undefined && !killer.terminated) await killer.cancel();
+      const task = await killer;
+      if (task !== undefined && !task.terminated) await task.cancel();
     }
+  }
+
+  /**
+   * Starts ending the child (once): SIGTERM now, and a daemon task that sends
+   * SIGKILL after KILL_GRACE seconds. Never blocks.
+   */
+  #beginKill(): Promise<Task<void> | undefined> {
+    if (this.#killer === undefined) {
+      if (this.#returncode !== null) return Promise.resolve(undefined);
+      this.#send("SIGTERM");
+      this.#killer = spawn(async () => {
+        await sleep(KILL_GRACE);
+        this.#send("SIGKILL");
+      }, { daemon: true, name: `kill ${this.pid}` }).catch(() => undefined);
+    }
+    return this.#killer;
   }
 
   #send(sig: Deno.Signal): void {

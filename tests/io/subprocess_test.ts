@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { CancelledError, MockClock, run, sleep, spawn, timeoutAfter } from "@curio/curio";
+import {
+  CancelledError,
+  currentTask,
+  MockClock,
+  run,
+  sleep,
+  spawn,
+  timeoutAfter,
+} from "@curio/curio";
 import {
   CalledProcessError,
   checkOutput,
@@ -128,10 +136,27 @@ Deno.test("timeoutAfter() around communicate() kills the child and keeps nothing
     assert.equal(err.name, "TaskTimeout");
     assert.notEqual(p.returncode, null);
     assert.equal(exists(p.pid), false);
-    // What was read before the timeout is still in the stream.
-    assert.equal(text(await p.stdout!.readall()), "partial\n");
-    await p.stdout!.close();
+    assert.equal(p.stdout!.closed, true, "nothing is left open");
   });
+});
+
+Deno.test("communicate() cancelled before it blocks still ends a child whose own child holds the pipes", async () => {
+  // The cancel is pending when communicate() starts, so only its first trap
+  // sees it; `cat` (the shell's child) keeps stdout open and waits on stdin.
+  let p: Popen | undefined;
+  await run(async () => {
+    const victim = await spawn(async () => {
+      p = new Popen(["sh", "-c", "cat; sleep 0.02"], { stdin: PIPE, stdout: PIPE });
+      const self = await currentTask();
+      void spawn(() => self.cancel());
+      await p.communicate(bytes("data"));
+    });
+    await timeoutAfter(20, () => victim.wait());
+    assert(victim.exception instanceof CancelledError);
+  });
+  assert.equal(p!.returncode, -15);
+  assert.equal(exists(p!.pid), false);
+  assert.equal(p!.stdin!.closed && p!.stdout!.closed, true);
 });
 
 Deno.test("run() returns a CompletedProcess; captures only PIPEs", async () => {
