@@ -787,6 +787,8 @@ export class Popen {
    * stderr, then waits for the child, as Python does. If the task has been
    * cancelled, the child is terminated instead (SIGTERM, then SIGKILL after
    * {@linkcode KILL_GRACE} seconds), so a cancelled task never waits on it.
+   * (A block left because a timeout expired still waits, as a disposer cannot
+   * see why its block ended: call `kill()` first if the child may linger.)
    *
    * @throws {CurioError} Outside a task.
    *
