@@ -28,7 +28,9 @@ for (const name of files) {
     console.log(`--- ${name}: ok (${ms} ms)`);
   } else {
     failed++;
-    console.log(`--- ${name}: FAILED (exit ${status.code}${status.signal ? ", " + status.signal : ""})`);
+    console.log(
+      `--- ${name}: FAILED (exit ${status.code}${status.signal ? ", " + status.signal : ""})`,
+    );
   }
 }
 console.log(`\nexamples: ${files.length - failed} passed, ${failed} failed`);
