@@ -23,9 +23,11 @@ export class ThreadWorker {
   #key = 0;
   #count = 0;
   #tokens = false;
+  readonly #flag = new Int32Array(new SharedArrayBuffer(4));
 
   constructor() {
     this.#worker = new Worker(entryUrl(), { type: "module", name: `curio thread ${++serial}` });
+    this.#worker.postMessage(control({ flag: this.#flag.buffer as SharedArrayBuffer }));
     this.#worker.onmessage = (event: MessageEvent<unknown>) => {
       const data = event.data;
       if (typeof data === "object" && data !== null && MARK in data) {
@@ -106,6 +108,7 @@ export class ThreadWorker {
   async retire(): Promise<void> {
     this.#alive = false;
     this.#worker.terminate();
+    zombies.add(this.#flag);
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.({ lost: "the worker was terminated before replying" });
@@ -129,10 +132,36 @@ function errorOf(event: ErrorEvent): WireError {
   };
 }
 
+// Deno's Worker.terminate() cannot interrupt synchronous code: a worker
+// terminated in the middle of it runs on until it returns, and the program
+// cannot exit before. Each terminated worker's "in synchronous code" word is
+// checked at shutdown, to say why the program does not exit.
+const zombies = new Set<Int32Array>();
+
+function warnAboutZombies(): void {
+  let running = 0;
+  for (const flag of zombies) {
+    if (Atomics.load(flag, 0) === 1) running++;
+    else zombies.delete(flag);
+  }
+  if (running > 0) {
+    console.warn(
+      `curio: ${running} cancelled runInThread() call(s) still run synchronous code in terminated workers; Deno cannot interrupt it, so the program cannot exit until it returns (use runInProcess for work that must be killable)`,
+    );
+  }
+}
+
+class ThreadPool extends Pool<ThreadWorker> {
+  override async close(): Promise<void> {
+    await super.close();
+    warnAboutZombies();
+  }
+}
+
 /** The calling kernel's thread pool. */
 export function threadPool(): Promise<Pool<ThreadWorker>> {
   return poolOf(
     "thread",
-    () => new Pool(() => new ThreadWorker(), () => workerLimits.maxThreads, "THREAD_ACQUIRE"),
+    () => new ThreadPool(() => new ThreadWorker(), () => workerLimits.maxThreads, "THREAD_ACQUIRE"),
   );
 }

@@ -44,6 +44,8 @@ export interface Control {
   tokens?: boolean;
   /** A single argument that itself looks like a control message. */
   arg?: unknown;
+  /** A word the worker sets to 1 while it runs a function's synchronous code. */
+  flag?: SharedArrayBuffer;
 }
 
 /**
@@ -103,13 +105,17 @@ function workerMain(sharedWireUrl: string, mark: string): void {
 
   const failLoad = (error: unknown): void => control({ ok: false, error: encodeError(error) });
 
+  let flag: Int32Array | undefined;
   const start = (key: number, f: unknown, args: unknown[]): void => {
     let value: unknown;
+    if (flag !== undefined) Atomics.store(flag, 0, 1);
     try {
       value = (f as (...a: unknown[]) => unknown).apply(undefined, args);
     } catch (error) {
       fail(key, error);
       return;
+    } finally {
+      if (flag !== undefined) Atomics.store(flag, 0, 0);
     }
     if (typeof (value as PromiseLike<unknown>)?.then === "function") {
       Promise.resolve(value).then(reply, (error) => fail(key, error));
@@ -146,6 +152,7 @@ function workerMain(sharedWireUrl: string, mark: string): void {
     const data = event.data;
     if (typeof data === "object" && data !== null && mark in data) {
       const c = (data as Record<string, Control>)[mark]!;
+      if (c.flag !== undefined) flag = new Int32Array(c.flag);
       if (c.def !== undefined) defs.set(c.key!, c.def);
       if (c.count !== undefined) {
         curKey = c.key!;

@@ -337,3 +337,29 @@ Deno.test("runInThread() needs no permissions for a self-contained function", as
     await Deno.remove(file);
   }
 });
+
+Deno.test("runInThread() warns at shutdown about a cancelled call still in synchronous code", async () => {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+  try {
+    await run(async () => {
+      await assert.rejects(
+        timeoutAfter(0.05, () =>
+          runInThread((ms: number) => {
+            const until = Date.now() + ms;
+            while (Date.now() < until) { /* busy */ }
+          }, 400)),
+        TaskTimeout,
+      );
+    });
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0]!,
+    /^curio: 1 cancelled runInThread\(\) call\(s\) still run synchronous code/,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 450)); // the zombie ends by itself
+});
