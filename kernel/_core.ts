@@ -209,7 +209,12 @@ export function suspend<T>(
 ): Promise<T> {
   const pending = task.pending;
   if (pending !== undefined) {
-    task.pending = undefined;
+    // Every trap started in this same synchronous run (Promise.all,
+    // allSettled) gets the cancel too; it is cleared before any code can
+    // react to it, so a catch or finally can block again normally.
+    queueMicrotask(() => {
+      if (task.pending === pending) task.pending = undefined;
+    });
     return Promise.reject(pending);
   }
   const trap = new Trap<T>(task);

@@ -2,7 +2,16 @@
 // scenario that found it.
 
 import assert from "node:assert/strict";
-import { clock, FileStream, MockClock, run, sleep, spawn, timeoutAfter } from "@curio/curio";
+import {
+  clock,
+  currentTask,
+  FileStream,
+  MockClock,
+  run,
+  sleep,
+  spawn,
+  timeoutAfter,
+} from "@curio/curio";
 import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "@curio/curio/traps";
 
 /** Runs `main` under MockClock autojump, failing (not hanging) if it wedges. */
@@ -80,4 +89,30 @@ Deno.test("FileStream.write() cancelled while its raw write completes still coun
     return await writer.join();
   }, { clock });
   assert.equal(outcome, 10, "the 10 bytes the raw write took were not counted in bytesWritten");
+});
+
+// Found by the "communicate/run" external sweep: a cancel that arrives while
+// the task is running (not blocked) was delivered to the first trap only. An
+// operation made of several traps started together (Popen.communicate feeds
+// stdin and drains stdout under Promise.allSettled) then had one branch
+// cancelled and the others blocked as if nothing happened, and a second
+// cancel is a no-op: the task hung until the child exited by itself. The
+// pending cancel must reach every trap started in the same synchronous run.
+Deno.test("a pending cancel reaches every trap started together (Promise.allSettled)", async () => {
+  const outcome = await within(3000, async () => {
+    let settled: string[] = [];
+    let settledAt = -1;
+    const t = await spawn(async () => {
+      const me = await currentTask();
+      void spawn(() => me.cancel()); // lands now: we are running, not blocked
+      settled = (await Promise.allSettled([sleep(1), sleep(1000)])).map((r) => r.status);
+      settledAt = await clock();
+      await sleep(5); // delivered once: later waits block normally
+    });
+    await t.wait();
+    return { settled, settledAt, end: await clock() };
+  });
+  assert.deepEqual(outcome.settled, ["rejected", "rejected"]);
+  assert.equal(outcome.settledAt, 0, "the second sleep was not cancelled");
+  assert.equal(outcome.end, 5, "a wait after the cancel was handled did not block");
 });
