@@ -306,6 +306,16 @@ Deno.test("runInThread() runs a workerFunction with its module's imports", async
       runInThread(workerFunction(new URL("./fixtures/missing.ts", import.meta.url), "f")),
       /Cannot load worker function module .*missing\.ts/,
     );
+    await assert.rejects(
+      runInThread(
+        workerFunction(new URL("./fixtures/throws_at_top_level.ts", import.meta.url), "never"),
+      ),
+      /Cannot load worker function module .*throws_at_top_level\.ts: boom at top level/,
+    );
+    assert.equal(
+      await runInThread(workerFunction<{ fib: number }>(work, "crunch"), 5).then((r) => r.fib),
+      5,
+    );
   });
 });
 
