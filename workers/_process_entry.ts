@@ -16,23 +16,14 @@ import {
   type Request,
   selfContainedHint,
 } from "./_wire.ts";
+import { frame, FrameDecoder } from "./_frames.ts";
 
-const MAGIC = 0x4f495243; // "CRIO"
 const fns = new Map<number, unknown>();
 const defs = new Map<number, JobDef>();
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
 for (const name of ["log", "info", "debug", "dir", "table"] as const) {
   (console as unknown as Record<string, unknown>)[name] = console.error;
-}
-
-function frame(payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(8 + payload.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, payload.length, true);
-  out.set(payload, 8);
-  return out;
 }
 
 function send(reply: Reply): void {
@@ -105,23 +96,17 @@ globalThis.addEventListener("unhandledrejection", (event) => {
   crash(event.reason);
 });
 
-let buffer = new Uint8Array(0);
+const frames = new FrameDecoder();
 for await (const chunk of Deno.stdin.readable) {
-  const joined = new Uint8Array(buffer.length + chunk.length);
-  joined.set(buffer);
-  joined.set(chunk, buffer.length);
-  buffer = joined;
-  while (buffer.length >= 8) {
-    const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    if (view.getUint32(0, true) !== MAGIC) {
+  frames.push(chunk);
+  for (;;) {
+    const payload = frames.next();
+    if (payload === undefined) break;
+    if (payload === null) {
       console.error("curio worker process: bad frame on stdin, exiting");
       Deno.exit(2);
     }
-    const length = view.getUint32(4, true);
-    if (buffer.length < 8 + length) break;
-    const request = deserialize(buffer.subarray(8, 8 + length)) as Request;
-    buffer = buffer.slice(8 + length);
-    await handle(request);
+    await handle(deserialize(payload) as Request);
   }
 }
 Deno.exit(0);

@@ -4,8 +4,8 @@ import { deserialize, serialize } from "node:v8";
 import { Pool, poolOf } from "./_pool.ts";
 import { workerLimits } from "./limits.ts";
 import type { Job, Reply, Request } from "./_wire.ts";
+import { frame, FrameDecoder } from "./_frames.ts";
 
-const MAGIC = 0x4f495243; // "CRIO", see _process_entry.ts
 const entry = new URL("./_process_entry.ts", import.meta.url).href;
 /** Seconds between SIGTERM and SIGKILL for a cancelled call's process. */
 export const KILL_GRACE = 1;
@@ -31,15 +31,6 @@ export function childFlags(): string[] {
     ? ["--allow-all"]
     : granted.map((name) => `--allow-${name}`);
   return flags;
-}
-
-function frame(payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(8 + payload.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, payload.length, true);
-  out.set(payload, 8);
-  return out;
 }
 
 function crashReply(message: string): Reply {
@@ -99,43 +90,36 @@ export class ProcessWorker {
 
   async #readLoop(): Promise<void> {
     const reader = this.#child.stdout.getReader();
-    let buffer = new Uint8Array(0);
+    const frames = new FrameDecoder();
     let garbage: Uint8Array | undefined;
     try {
-      for (;;) {
+      reading: for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        const joined = new Uint8Array(buffer.length + value.length);
-        joined.set(buffer);
-        joined.set(value, buffer.length);
-        buffer = joined;
-        while (buffer.length >= 8) {
-          const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-          if (view.getUint32(0, true) !== MAGIC) {
-            garbage = buffer;
-            break;
-          }
-          const length = view.getUint32(4, true);
-          if (buffer.length < 8 + length) break;
-          let reply: Reply;
+        frames.push(value);
+        for (;;) {
+          const payload = frames.next();
+          if (payload === undefined) break;
+          let reply: Reply | undefined;
           try {
-            reply = deserialize(buffer.subarray(8, 8 + length)) as Reply;
+            if (payload !== null) reply = deserialize(payload) as Reply;
           } catch {
-            garbage = buffer;
-            break;
+            // not a serialization: garbage
           }
-          buffer = buffer.slice(8 + length);
+          if (reply === undefined) {
+            garbage = frames.peek(40);
+            break reading;
+          }
           if ("crash" in reply) this.#alive = false;
           this.#settle(reply);
         }
-        if (garbage !== undefined) break;
       }
     } catch {
       // A read error ends the worker like EOF does.
     }
     this.#alive = false;
     if (garbage !== undefined) {
-      const text = new TextDecoder().decode(garbage.subarray(0, 40)).split("CRIO")[0]!
+      const text = new TextDecoder().decode(garbage).split("CRIO")[0]!
         .replace(/[^\x20-\x7e]/g, "?");
       this.#settle(crashReply(
         `the child process wrote something other than a curio reply to its stdout (${

@@ -203,3 +203,11 @@ Deno.test("runInThread() and runInProcess() pools end with run(): the program ex
     await Deno.remove(file);
   }
 });
+
+Deno.test("runInProcess() carries large arguments and results across the pipes", async () => {
+  const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i & 0xff);
+  const back = await run(() => runInProcess((bytes: Uint8Array) => bytes.map((b) => 255 - b), big));
+  assert.equal(back.length, big.length);
+  assert.equal(back[0], 255);
+  assert.equal(back[big.length - 1], 255 - ((big.length - 1) & 0xff));
+});
