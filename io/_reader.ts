@@ -168,6 +168,27 @@ export class Reader {
     }
   }
 
+  /**
+   * Waits (as a task) until {@linkcode ready}, then takes up to `maxbytes`:
+   * recv's whole slow half in one async frame.
+   */
+  async waitAndTake(maxbytes: number, action: string): Promise<Uint8Array> {
+    if (this.#waiting) {
+      throw new ResourceBusy(
+        `Cannot ${action}: another task is already waiting to read this ${this.what}`,
+      );
+    }
+    this.#waiting = true;
+    try {
+      do await _futureWait(this.fill(), "READ_WAIT"); while (!this.ready);
+    } finally {
+      this.#waiting = false;
+    }
+    if (this.#size > 0) return this.take(maxbytes);
+    this.throwError();
+    return new Uint8Array(0);
+  }
+
   /** Waits (as a task) until {@linkcode ready}: one async layer, for recv's hot path. */
   async waitReady(action: string): Promise<void> {
     if (this.ready) return;

@@ -91,11 +91,17 @@ export class Writer {
   }
 
   /**
-   * Writes all of `data` (as a task), or one raw write's worth if `once`.
+   * Writes all of `data` (as a task), or one raw write's worth if `once`;
+   * resolves with the count (`undefined` unless `count`).
    * On cancellation the error carries the count of bytes written (see the
    * module notes).
    */
-  async writeAll(data: Uint8Array, action: string, once = false): Promise<number> {
+  async writeAll(
+    data: Uint8Array,
+    action: string,
+    once = false,
+    count = true,
+  ): Promise<number | undefined> {
     this.#enter(action);
     let done = 0;
     // `mine` is the raw write this call started and has not counted yet. It
@@ -107,14 +113,14 @@ export class Writer {
       while (this.#inflight !== undefined) {
         unwrap(await _futureWait(this.#inflight, "WRITE_WAIT"));
       }
-      if (data.length === 0) return 0;
+      if (data.length === 0) return count ? 0 : undefined;
       do {
         uncounted = this.start(done === 0 ? data : data.subarray(done));
         const n = unwrap(await _futureWait(uncounted, "WRITE_WAIT"));
         uncounted = undefined;
         done += n;
       } while (!once && done < data.length);
-      return done;
+      return count ? done : undefined;
     } catch (error) {
       if (error instanceof CancelledError) {
         const record = error as unknown as Record<string, number>;

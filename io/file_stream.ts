@@ -346,7 +346,7 @@ export class FileStream {
     if (!(data instanceof Uint8Array)) {
       throw new TypeError("Cannot write: expected a Uint8Array");
     }
-    return await this.#writer("write").writeAll(data, "write");
+    return (await this.#writer("write").writeAll(data, "write"))!;
   }
 
   /**
