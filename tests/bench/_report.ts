@@ -208,9 +208,9 @@ export function svgChart(rows: RowResult[], machine: string): string {
         }"><title>${impl}: ${r.toPrecision(3)}×</title></rect>`,
       );
       out.push(
-        `<text x="${(labelW + w + 4).toFixed(1)}" y="${y + bar - 2}" font-size="10">${
-          r >= 0.1 ? r.toFixed(2) : r.toFixed(3)
-        }×</text>`,
+        `<text x="${(Math.max(labelW + w, goal === undefined ? 0 : x(goal)) + 4).toFixed(1)}" y="${
+          y + bar - 2
+        }" font-size="10">${r >= 0.1 ? r.toFixed(2) : r.toFixed(3)}×</text>`,
       );
     });
   });
