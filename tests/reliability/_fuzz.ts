@@ -21,6 +21,7 @@ import {
   sleep,
   spawn,
   type Task,
+  TaskGroup,
   TaskTimeout,
   timeoutAfter,
 } from "@curio/curio";
@@ -94,6 +95,7 @@ const OPS = [
   "evtWait",
   "evtSet",
   "sleep",
+  "group",
   "selfCancel",
 ] as const;
 type Op = typeof OPS[number];
@@ -203,6 +205,23 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
         return;
       case "sleep":
         return await sleep(work);
+      case "group": {
+        // Members that take the lock and the queue inside a scope: none may
+        // outlive it, whatever cancels or timeouts hit the parent.
+        const members: Task[] = [];
+        try {
+          await TaskGroup.scope(async (g) => {
+            members.push(await g.spawn(() => hold("lock", lock, 1, work / 2)));
+            members.push(await g.spawn(() => hold("sem", sem, 2, work / 3)));
+            await sleep(work / 4);
+          });
+        } finally {
+          if (members.some((m) => !m.terminated)) {
+            problems.push("a TaskGroup member outlived its scope");
+          }
+        }
+        return;
+      }
       case "selfCancel":
         await (await currentTask()).cancel();
         problems.push("a task that cancelled itself went on running");
