@@ -68,6 +68,24 @@ export async function spawnJoin(c: CurioApi, n = SIZES.spawn): Promise<number> {
   return performance.now() - t0;
 }
 
+/** Spawns `n` tasks that each `sleep(0)` once, then joins each one. */
+export async function spawnJoinYield(c: CurioApi, n = SIZES.spawn): Promise<number> {
+  const t0 = performance.now();
+  const sum = await c.run(async () => {
+    const yielding = async (i: number): Promise<number> => {
+      await c.sleep(0);
+      return i;
+    };
+    const tasks = new Array<CurioTask<number>>(n);
+    for (let i = 0; i < n; i++) tasks[i] = await c.spawn(() => yielding(i));
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += await tasks[i]!.join();
+    return sum;
+  });
+  checkSum(sum, n, "spawnJoinYield");
+  return performance.now() - t0;
+}
+
 /** One producer, one consumer, `Queue(1)`: a task switch per item. */
 export async function queue(c: CurioApi, n = SIZES.queue): Promise<number> {
   const Queue = c.Queue!;

@@ -114,6 +114,22 @@ export async function effectSpawnJoin(n = SIZES.spawn): Promise<number> {
   return performance.now() - t0;
 }
 
+/** Effect: fork `n` fibers that each `Effect.yieldNow` once, then join each. */
+export async function effectSpawnJoinYield(n = SIZES.spawn): Promise<number> {
+  const t0 = performance.now();
+  const sum = await Effect.runPromise(Effect.gen(function* () {
+    const fibers: Fiber.Fiber<number>[] = [];
+    for (let i = 0; i < n; i++) {
+      fibers.push(yield* Effect.forkChild(Effect.as(Effect.yieldNow, i)));
+    }
+    let sum = 0;
+    for (const f of fibers) sum += yield* Fiber.join(f);
+    return sum;
+  }));
+  checkSum(sum, n, "effectSpawnJoinYield");
+  return performance.now() - t0;
+}
+
 /** Effect: one producer, one consumer, `Queue.bounded(1)`. */
 export async function effectQueue(n = SIZES.queue): Promise<number> {
   const t0 = performance.now();

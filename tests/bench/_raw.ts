@@ -20,6 +20,21 @@ export async function spawnJoin(n = SIZES.spawn): Promise<number> {
   return performance.now() - t0;
 }
 
+/** Starts `n` async calls that each yield once (`await null`), then awaits each. */
+export async function spawnJoinYield(n = SIZES.spawn): Promise<number> {
+  const t0 = performance.now();
+  const yielding = async (i: number): Promise<number> => {
+    await null;
+    return i;
+  };
+  const calls = new Array<Promise<number>>(n);
+  for (let i = 0; i < n; i++) calls[i] = yielding(i);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += await calls[i]!;
+  if (sum !== (n * (n - 1)) / 2) throw new Error("Cannot check spawnJoinYield: wrong sum");
+  return performance.now() - t0;
+}
+
 /** A bounded FIFO channel on plain promises, the floor for `Queue`. */
 export class RawQueue<T> {
   #items: T[] = [];

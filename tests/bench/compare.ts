@@ -158,6 +158,23 @@ function rows(api: CurioApi | undefined): RowSpec[] {
       notes: {},
     },
     {
+      id: "spawnYield",
+      what:
+        "spawn N tasks that each yield once (curio: sleep(0); Effect: Effect.yieldNow), then join each; raw: N async calls that each await null once",
+      title: `spawn+join ${SIZES.spawn / 1000}k tasks that yield once`,
+      kind: "rate",
+      unit: "tasks/s",
+      ops: SIZES.spawn,
+      goal: "",
+      needs: ["run", "spawn", "sleep"],
+      run: {
+        curio: () => curio.spawnJoinYield(c),
+        raw: () => raw.spawnJoinYield(),
+        effect: () => peers.effectSpawnJoinYield(),
+      },
+      notes: { effection: "no yield-now operation (its sleep(0) is a host timer)" },
+    },
+    {
       id: "queue",
       what:
         "one producer task puts N items into a one-slot queue, the main task gets them (every put waits for the get); raw: the same on a promise-based bounded queue",
