@@ -123,6 +123,9 @@ export class SweepContext {
     if (!this.#open.delete(token)) this.problems.push(`finally guard ${token} left twice`);
   }
 
+  /** Cleanups for a wedged run (kill a child, close a socket), run only if run() never returns. */
+  readonly onWedge: Array<() => void> = [];
+
   /** Spawns a scenario task. */
   async spawn<T>(name: string, fn: () => Promise<T>, opts: SpawnOpts = {}): Promise<Task<T>> {
     const task = await spawn(fn, { name, daemon: opts.daemon ?? false });
@@ -254,6 +257,14 @@ export async function runOnce(
     ]);
     if (outcome === "wedged") {
       ctx.problems.push(`wedged: run() did not return within ${realLimitMs} ms of real time`);
+      // Release what the stuck tasks hold, so the test process can still exit.
+      for (const cleanup of ctx.onWedge) {
+        try {
+          cleanup();
+        } catch {
+          // already gone
+        }
+      }
       return { ctx, problems: ctx.problems };
     }
   } finally {

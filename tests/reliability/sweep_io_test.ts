@@ -32,6 +32,7 @@ function readScenario(
 ): Scenario {
   return async (ctx) => {
     const [a, b] = socketpair();
+    ctx.onWedge.push(() => void a.close(), () => void b.close());
     const victimGot: Uint8Array[] = [];
     const restGot: Uint8Array[] = [];
     let eof = false;
@@ -123,6 +124,7 @@ Deno.test("sweep io: SocketStream.read(n) cancelled or timed out keeps every byt
 
 const accepts: Scenario = async (ctx) => {
   const listener = tcpServerSocket("127.0.0.1", 0);
+  ctx.onWedge.push(() => void listener.close());
   const [host, port] = listener.getsockname() as [string, number];
   const N = 4;
   let victimAccepted = 0;
@@ -182,6 +184,7 @@ Deno.test("sweep io: Socket.accept() cancelled or timed out loses no connection"
 
 const sendalls: Scenario = async (ctx) => {
   const [a, b] = socketpair();
+  ctx.onWedge.push(() => void a.close(), () => void b.close());
   const size = 4 * 1024 * 1024; // more than the loopback buffers take at once
   const data = new Uint8Array(size).fill(7);
   let reported = -1;
