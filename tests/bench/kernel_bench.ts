@@ -32,6 +32,25 @@ Deno.bench({
 });
 
 Deno.bench({
+  name: `raw: ${SIZES.spawn} async calls that await null once`,
+  group: "spawn+join, tasks that yield once",
+  baseline: true,
+  ...opts,
+  fn: async () => {
+    await raw.spawnJoinYield();
+  },
+});
+
+Deno.bench({
+  name: `curio: spawn + join ${SIZES.spawn} tasks that sleep(0) once`,
+  group: "spawn+join, tasks that yield once",
+  ...opts,
+  fn: async () => {
+    await curio.spawnJoinYield(api);
+  },
+});
+
+Deno.bench({
   name: `raw: ${SIZES.timeouts} setTimeout/clearTimeout around an await`,
   group: "timeouts",
   baseline: true,
