@@ -117,6 +117,30 @@ export function _waitOnQueue(kqueue: KernelQueue, stateName: string): Promise<un
 }
 
 /**
+ * Throws {@linkcode CurioError} unless called from inside a task. For the
+ * fast paths of primitives: an operation that completes at once (a free
+ * lock, a non-empty queue) uses no trap and is no cancellation point, but is
+ * still only meaningful inside a task. Synchronous, so the fast path costs
+ * no extra promise.
+ *
+ * @param action What was attempted, for the error message (`"acquire a lock"`).
+ * @throws {CurioError} If no task is running.
+ *
+ * @example Usage
+ * ```ts
+ * import { _requireTask } from "@curio/curio/traps";
+ * import { CurioError, run } from "@curio/curio";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => _requireTask("take a token"), CurioError);
+ * await run(async () => _requireTask("take a token"));
+ * ```
+ */
+export function _requireTask(action: string): void {
+  currentCore(action);
+}
+
+/**
  * Wakes up to `n` tasks from the front of `kqueue`. Never blocks; works from
  * plain callbacks too.
  *

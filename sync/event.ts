@@ -5,9 +5,7 @@
  */
 
 import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "../kernel/traps.ts";
-import { inTask } from "./_task_check.ts";
-
-function nothing(): void {}
+import { outsideTask } from "./_task_check.ts";
 
 /**
  * An event (curio's `Event`): a flag that tasks wait on until it is set.
@@ -105,7 +103,7 @@ export class Event {
   wait(): Promise<void> {
     if (!this.#set) return _waitOnQueue(this.#waiting, "EVENT_WAIT") as Promise<void>;
     // Set when called: return, even if someone clears it before we resolve.
-    return inTask().then(nothing);
+    return outsideTask("wait for an event") ?? Promise.resolve();
   }
 
   /**

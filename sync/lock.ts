@@ -5,7 +5,7 @@
  */
 
 import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "../kernel/traps.ts";
-import { inTask } from "./_task_check.ts";
+import { outsideTask } from "./_task_check.ts";
 
 /**
  * A mutex lock for tasks (curio's `Lock`).
@@ -68,11 +68,10 @@ export class Lock {
   acquire(): Promise<this> {
     // Not `async`: every await layer costs a microtask turn per hand-off.
     if (this.#locked) return this.#wait();
-    return inTask().then(() => {
-      if (this.#locked) return this.#wait();
-      this.#locked = true;
-      return this;
-    });
+    const refused = outsideTask("acquire a lock");
+    if (refused !== undefined) return refused;
+    this.#locked = true;
+    return Promise.resolve(this);
   }
 
   #wait(): Promise<this> {

@@ -7,7 +7,7 @@
 
 import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "../kernel/traps.ts";
 import { FifoStore, type QueueStore, storeHooks } from "./_queue_store.ts";
-import { inTask } from "./_task_check.ts";
+import { outsideTask } from "./_task_check.ts";
 
 /**
  * A queue for passing items between tasks (curio's `Queue`).
@@ -189,7 +189,9 @@ export class Queue<T> implements AsyncIterable<T> {
   get(): Promise<T> {
     // Not `async`: every await layer costs a microtask turn per item.
     if (this.#store.length === 0) return this.#waitGet();
-    return inTask().then(() => this.#store.length > 0 ? this.#take() : this.#waitGet());
+    const refused = outsideTask("get from a queue");
+    if (refused !== undefined) return refused;
+    return Promise.resolve(this.#take());
   }
 
   #waitGet(): Promise<T> {
@@ -276,8 +278,9 @@ export class Queue<T> implements AsyncIterable<T> {
    */
   async join(): Promise<void> {
     if (this.#unfinished === 0) {
-      await inTask();
-      if (this.#unfinished === 0) return;
+      const refused = outsideTask("join a queue");
+      if (refused !== undefined) return refused;
+      return;
     }
     await _waitOnQueue(this.#joiners, "QUEUE_JOIN");
   }

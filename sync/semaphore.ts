@@ -5,7 +5,7 @@
  */
 
 import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "../kernel/traps.ts";
-import { inTask } from "./_task_check.ts";
+import { outsideTask } from "./_task_check.ts";
 
 /**
  * A counting semaphore for tasks (curio's `Semaphore`): `acquire()` takes a
@@ -112,11 +112,10 @@ export class Semaphore {
    */
   acquire(): Promise<this> {
     if (this.#value === 0) return this.#wait();
-    return inTask().then(() => {
-      if (this.#value === 0) return this.#wait();
-      this.#value--;
-      return this;
-    });
+    const refused = outsideTask("acquire a semaphore");
+    if (refused !== undefined) return refused;
+    this.#value--;
+    return Promise.resolve(this);
   }
 
   #wait(): Promise<this> {
