@@ -154,6 +154,56 @@ Deno.test("sweep: nested timeouts struck at every point", async () => {
   await sweep("nested timeouts", nested);
 });
 
+const cancels: Scenario = async (ctx) => {
+  // The victim is the one cancelling: a target whose cleanup blocks is
+  // cancelled, and the canceller itself is struck while it waits.
+  let cleanupDone = false;
+  let cancelledFirst = false;
+  const target = await ctx.spawn("target", async () => {
+    const g = ctx.enter("target");
+    try {
+      await ctx.step("target sleep", () => sleep(100));
+    } catch (e) {
+      cancelledFirst = e instanceof CancelledError;
+      throw e;
+    } finally {
+      try {
+        await ctx.step("target cleanup", () => sleep(2)); // cleanup may block
+        cleanupDone = true;
+      } finally {
+        ctx.leave(g);
+      }
+    }
+  }, { mayCancel: true });
+  let returned: boolean | undefined;
+  await ctx.spawnVictim("canceller", async () => {
+    const g = ctx.enter("canceller");
+    try {
+      await ctx.step("canceller sleep", () => sleep(1));
+      returned = await ctx.step("canceller cancel", () => target.cancel());
+      await ctx.step("canceller after", () => sleep(1));
+    } finally {
+      ctx.leave(g);
+    }
+  });
+  await ctx.step("main sleep", () => sleep(1.5));
+  // A second cancel, often while the target is in its cleanup: it just waits.
+  await ctx.step("main cancel", () => target.cancel());
+  await ctx.victim!.wait();
+  return () => {
+    assertVictimEnd(ctx);
+    assert(target.terminated);
+    // A second cancel (or none) never cuts short the cleanup of a cancelled task.
+    if (cancelledFirst) assert(cleanupDone, "the cancelled target's cleanup was cut short");
+    if (returned !== undefined) assert.equal(returned, true);
+    if (ctx.victim!.exception === undefined) assert(target.cancelled);
+  };
+};
+
+Deno.test("sweep: Task.cancel() whose caller is itself cancelled or timed out", async () => {
+  await sweep("Task.cancel", cancels);
+});
+
 // The manual's Lock, written with the traps as the manual shows it.
 class ManualLock {
   _acquired = false;
