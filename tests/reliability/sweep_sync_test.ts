@@ -345,3 +345,52 @@ const taskGroupMember: Scenario = async (ctx) => {
 Deno.test("sweep: a TaskGroup whose member is cancelled by someone else", async () => {
   await sweep("TaskGroup member", taskGroupMember);
 });
+
+/** A parent joins a group under `await using` with the given wait mode. */
+function taskGroupWait(wait: "any" | "object" | "none"): Scenario {
+  return async (ctx) => {
+    const members: Task[] = [];
+    let outlived = false;
+    let winner: unknown = "unset";
+    await ctx.spawnVictim("parent", async () => {
+      const g = ctx.enter("parent");
+      try {
+        {
+          await using group = new TaskGroup({ wait });
+          for (let i = 0; i < 3; i++) {
+            members.push(
+              await group.spawn(async () => {
+                const m = ctx.enter(`member ${i}`);
+                try {
+                  await ctx.step(`member ${i} sleep`, () => sleep(1 + i));
+                  return i === 0 && wait === "object" ? undefined : i;
+                } finally {
+                  ctx.leave(m);
+                }
+              }),
+            );
+          }
+          await ctx.step("parent join", () => group.join());
+          winner = group.result;
+        }
+      } finally {
+        if (members.some((m) => !m.terminated)) outlived = true;
+        ctx.leave(g);
+      }
+    });
+    await ctx.victim!.wait();
+    return () => {
+      assertVictimEnd(ctx);
+      assert(!outlived, "a member outlived its group");
+      if (ctx.victim!.exception === undefined) {
+        assert.equal(winner, wait === "any" ? 0 : wait === "object" ? 1 : undefined);
+      }
+    };
+  };
+}
+
+for (const wait of ["any", "object", "none"] as const) {
+  Deno.test(`sweep: TaskGroup({ wait: "${wait}" }) under await using, struck at every point`, async () => {
+    await sweep(`TaskGroup ${wait}`, taskGroupWait(wait));
+  });
+}
