@@ -142,6 +142,7 @@ export class Trap<T = unknown> implements Expirable {
   }
 
   #runCleanup(): void {
+    this.queue?.remove(this); // a waiter leaves its queue without a trace
     const cleanup = this.cleanup;
     this.cleanup = undefined;
     if (cleanup !== undefined) cleanup();
@@ -220,6 +221,22 @@ export function suspend<T>(
   const trap = new Trap<T>(task);
   task.block(trap as Trap, state);
   arm(trap);
+  return trap.promise;
+}
+
+/**
+ * Blocks `task` in a new trap at the back of `list`; interrupting it unlinks
+ * it. The hot path of every primitive, so it allocates no closures.
+ */
+export function suspendInList(task: TaskCore, state: string, list: TrapList): Promise<unknown> {
+  const pending = task.pending;
+  if (pending !== undefined) {
+    task.pending = undefined;
+    return Promise.reject(pending);
+  }
+  const trap = new Trap(task);
+  task.block(trap, state);
+  list.push(trap);
   return trap.promise;
 }
 
@@ -372,11 +389,7 @@ export class TaskCore {
         new CurioError(`Cannot wait for task ${this.id}: a task cannot wait for itself`),
       );
     }
-    const joiners = this.joiners;
-    return suspend<void>(waiter, "TASK_JOIN", (trap) => {
-      joiners.push(trap as Trap);
-      trap.cleanup = () => joiners.remove(trap as Trap);
-    });
+    return suspendInList(waiter, "TASK_JOIN", this.joiners) as Promise<void>;
   }
 }
 

@@ -33,8 +33,8 @@ import {
   enterTimeout,
   exitTimeout,
   suspend,
+  suspendInList,
   TimeoutBlock,
-  type Trap,
   TrapList,
 } from "./_core.ts";
 import { taskOf } from "./_task_of.ts";
@@ -106,11 +106,7 @@ export function _waitOnQueue(kqueue: KernelQueue, stateName: string): Promise<un
     if (!(kqueue instanceof KernelQueue)) {
       throw new TypeError("Cannot wait on queue: expected a KernelQueue");
     }
-    const list = listOf(kqueue);
-    return suspend(currentCore("wait on a kernel queue"), String(stateName), (trap) => {
-      list.push(trap as Trap);
-      trap.cleanup = () => list.remove(trap as Trap);
-    });
+    return suspendInList(currentCore("wait on a kernel queue"), String(stateName), listOf(kqueue));
   } catch (error) {
     return Promise.reject(error);
   }
