@@ -21,6 +21,7 @@
 
 import {
   CancelledError,
+  Event,
   openConnection,
   run,
   runServer,
@@ -117,6 +118,8 @@ const rssStart = rssMb();
 let rssWarm = 0;
 let peakFds = 0;
 const stats = { roundTrips: 0, bytes: 0, timeouts: 0, errors: 0, connected: 0 };
+const perClient: number[] = [];
+const firstTrip: number[] = [];
 const errorSamples: string[] = [];
 
 function error(where: string, e: unknown): void {
@@ -126,7 +129,18 @@ function error(where: string, e: unknown): void {
   }
 }
 
+// Every connection is accepted before any echoes: under echo load Deno
+// serves a pending accept only now and then (raw Deno.Listener too), so
+// connections arriving during the load would wait for most of it.
+const allAccepted = new Event();
+let acceptedCount = 0;
+let echoStart = 0;
+
 async function echo(client: Socket): Promise<void> {
+  if (++acceptedCount === CONNECTIONS) {
+    echoStart = performance.now();
+    await allAccepted.set();
+  }
   for (;;) {
     const data = await client.recv(65536);
     if (data.length === 0) return;
@@ -143,7 +157,7 @@ async function readExactly(sock: Socket, into: Uint8Array, state: { got: number 
   }
 }
 
-async function client(id: number, port: number, until: number): Promise<void> {
+async function client(id: number, port: number, duration: number): Promise<void> {
   const rng = new Rng(SEED ^ (id * 2654435761));
   let sock: Socket;
   try {
@@ -154,6 +168,8 @@ async function client(id: number, port: number, until: number): Promise<void> {
   }
   stats.connected++;
   try {
+    await timeoutAfter(60, () => allAccepted.wait());
+    const until = echoStart + duration;
     let n = 0;
     let last = "none";
     while (performance.now() < until) {
@@ -198,6 +214,8 @@ async function client(id: number, port: number, until: number): Promise<void> {
         }
       }
       stats.roundTrips++;
+      perClient[id] = (perClient[id] ?? 0) + 1;
+      firstTrip[id] ??= performance.now() - echoStart;
       if (!timedOut) last = "none";
       stats.bytes += size;
       n++;
@@ -216,12 +234,12 @@ await run(async () => {
   const listener = tcpServerSocket("127.0.0.1", 0);
   const [, port] = listener.getsockname() as [string, number];
   const server = await spawn(() => runServer(listener, echo), { name: "echo server" });
-  const until = performance.now() + SECONDS * 1000;
   const clients = [];
   for (let i = 0; i < CONNECTIONS; i++) {
-    clients.push(await spawn(() => client(i, port, until), { name: `client ${i}` }));
+    clients.push(await spawn(() => client(i, port, SECONDS * 1000), { name: `client ${i}` }));
   }
   const sampler = await spawn(async () => {
+    await allAccepted.wait();
     await sleep(Math.min(5, SECONDS / 4));
     rssWarm = rssMb();
     heapWarm = heapMb();
@@ -234,7 +252,8 @@ await run(async () => {
   await sampler.cancel();
   await server.cancel();
 }, { logErrors: true });
-const elapsed = (performance.now() - started) / 1000;
+const elapsed = (performance.now() - echoStart) / 1000;
+const setup = (echoStart - started) / 1000;
 const rssEnd = rssMb();
 const fdsAtReturn = openFds();
 // Deno closes a descriptor once the ops still using it have finished.
@@ -244,13 +263,31 @@ const heapEnd = heapMb();
 const fdListAfter = fdTargets();
 
 console.log(
-  `load: ${stats.connected} of ${CONNECTIONS} connected; ${stats.roundTrips} round trips in ${
-    elapsed.toFixed(1)
-  } s (${Math.round(stats.roundTrips / elapsed)}/s, ${
+  `load: ${stats.connected} of ${CONNECTIONS} connected and accepted in ${
+    setup.toFixed(1)
+  } s; ${stats.roundTrips} round trips in ${elapsed.toFixed(1)} s (${
+    Math.round(stats.roundTrips / elapsed)
+  }/s, ${
     (stats.bytes / 1024 / 1024).toFixed(1)
   } MiB echoed); ${stats.timeouts} intended timeouts; ${stats.errors} errors`,
 );
 for (const s of errorSamples) console.log(`  ${s}`);
+{
+  const counts = Array.from({ length: CONNECTIONS }, (_, i) => perClient[i] ?? 0).sort((x, y) =>
+    x - y
+  );
+  const firsts = firstTrip.filter((t) => t !== undefined).map((t) => t / 1000).sort((
+    x,
+    y,
+  ) => x - y);
+  console.log(
+    `fairness: round trips per connection min ${counts[0]}, median ${
+      counts[Math.floor(CONNECTIONS / 2)]
+    }, max ${counts[CONNECTIONS - 1]}; first round trip after ${firsts[0]?.toFixed(2)} s to ${
+      firsts.at(-1)?.toFixed(2)
+    } s after the echo began`,
+  );
+}
 console.log(
   `memory: RSS ${rssStart} MiB at start, ${rssWarm} MiB after warm-up, ${rssEnd} MiB at the end${
     gc ? " (after GC)" : " (run with --v8-flags=--expose-gc for GC'd figures)"
