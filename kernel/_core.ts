@@ -270,6 +270,7 @@ export class TimeoutBlock implements Expirable {
 // Tasks
 
 let nextTaskId = 1;
+const NO_TIMEOUTS: TimeoutBlock[] = Object.freeze([]) as unknown as TimeoutBlock[];
 
 /** A task's private state. `Task` (task.ts) is its public face. */
 export class TaskCore {
@@ -287,7 +288,7 @@ export class TaskCore {
   pending: CancelledError | undefined = undefined;
   cancelRequested = false;
   /** The task's timeout blocks, outermost first. */
-  readonly timeouts: TimeoutBlock[] = [];
+  timeouts: TimeoutBlock[] = NO_TIMEOUTS;
   /**
    * Where the task last blocked (recorded only while tracing is on). An Error
    * whose `.stack` is formatted only when read: capturing costs ~4 µs per
@@ -421,6 +422,7 @@ export class Scheduler {
 
   /** Wakes parked while the kernel yields to the event loop. */
   #ready: Trap[] = [];
+  #parkedFns: Array<() => void> = [];
   #scheduled = false;
   #yielding = false;
   #lastYield = performance.now();
@@ -502,9 +504,11 @@ export class Scheduler {
       core.exception = value;
     }
     // Operations started but never awaited must not outlive the task.
-    for (const trap of [...core.traps]) trap.abandon();
-    for (const block of core.timeouts) block.entry?.cancel();
-    core.timeouts.length = 0;
+    if (core.traps.length > 0) { for (const trap of [...core.traps]) trap.abandon(); }
+    if (core.timeouts.length > 0) {
+      for (const block of core.timeouts) block.entry?.cancel();
+      if (core.timeouts !== NO_TIMEOUTS) core.timeouts.length = 0;
+    }
     core.pending = undefined;
     this.tasks.delete(core.id);
     if (!ok && !(value instanceof CancelledError)) this.#reportCrash(core, value);
@@ -624,6 +628,22 @@ export class Scheduler {
     if (trap.task.traps.length > 0) this.checkIdle();
   }
 
+  /**
+   * Resolves with `value` at once, or, while the kernel is yielding to the
+   * event loop, together with the parked wakes: a parent spawning in a loop
+   * then waits its turn instead of piling up thousands of parked children.
+   */
+  defer<T>(value: T): Promise<T> {
+    if (!this.#yielding) return Promise.resolve(value);
+    return new Promise<T>((resolve) => {
+      this.#parkedFns.push(() => resolve(value));
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(this.#resumeParked);
+      }
+    });
+  }
+
   #resumeParked = (): void => {
     this.#lastYield = performance.now();
     this.#yielding = false;
@@ -631,6 +651,9 @@ export class Scheduler {
     const batch = this.#ready;
     this.#ready = [];
     for (const trap of batch) trap.resume();
+    const fns = this.#parkedFns;
+    this.#parkedFns = [];
+    for (const fn of fns) fn();
     this.checkIdle();
   };
 
@@ -715,6 +738,7 @@ export class Scheduler {
 /** Opens a timeout block with an absolute `deadline` for `task`. */
 export function enterTimeout(task: TaskCore, deadline: number): TimeoutBlock {
   const block = new TimeoutBlock(task, deadline);
+  if (task.timeouts === NO_TIMEOUTS) task.timeouts = [];
   task.timeouts.push(block);
   block.entry = task.sched.addTimer(deadline, block);
   return block;

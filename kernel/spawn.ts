@@ -53,7 +53,7 @@ export function spawn<T>(
     const parent = currentCore("spawn a task");
     const { daemon = false, name } = options;
     const core = parent.sched.spawn(fn, name ?? (fn.name || "task"), daemon);
-    return Promise.resolve(taskOf<T>(core));
+    return parent.sched.defer(taskOf<T>(core));
   } catch (error) {
     return Promise.reject(error);
   }

@@ -125,7 +125,8 @@ export class Task<T = unknown> {
    */
   async join(): Promise<T> {
     const core = this.#core;
-    await core.waitFor(currentCore("join a task"));
+    const me = currentCore("join a task");
+    if (!core.terminated) await core.waitFor(me);
     if (core.failed) {
       const cause = core.exception;
       const what = cause instanceof CancelledError ? "was cancelled" : "failed";

@@ -106,9 +106,15 @@ function start(action: string, time: unknown, fn: unknown, absolute: boolean): [
  * }, { clock: new MockClock({ autojump: 0 }) });
  * ```
  */
-export async function timeoutAfter<T>(seconds: number, fn: () => Promise<T>): Promise<T> {
-  const [task, deadline] = start("set a timeout", seconds, fn, false);
-  return await withDeadline(task, deadline, fn, false, undefined) as T;
+export function timeoutAfter<T>(seconds: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    checkTaskFunction(fn, "set a timeout", "() => op(x)");
+    const task = currentCore("set a timeout");
+    checkSeconds(seconds, "set a timeout");
+    return withDeadline(task, task.sched.clock.now() + seconds, fn, false, undefined) as Promise<T>;
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /**
