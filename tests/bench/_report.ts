@@ -52,9 +52,14 @@ export function formatValue(row: RowResult, impl: Impl): string {
   return fmtRate(v, row.unit);
 }
 
+/** Two decimals, or two significant digits below 0.1 (0.00027, not 0.000). */
+function shortRatio(r: number): string {
+  return r >= 0.1 ? r.toFixed(2) : r.toPrecision(2);
+}
+
 function fmtRatio(r: number | undefined): string {
   if (r === undefined) return "";
-  return r >= 0.1 ? `${r.toFixed(2)}×` : `${r.toFixed(3)}×`;
+  return `${shortRatio(r)}×`;
 }
 
 /** The results as a Markdown document (table, notes, machine). */
@@ -210,7 +215,7 @@ export function svgChart(rows: RowResult[], machine: string): string {
       out.push(
         `<text x="${(Math.max(labelW + w, goal === undefined ? 0 : x(goal)) + 4).toFixed(1)}" y="${
           y + bar - 2
-        }" font-size="10">${r >= 0.1 ? r.toFixed(2) : r.toFixed(3)}×</text>`,
+        }" font-size="10">${shortRatio(r)}×</text>`,
       );
     });
   });
