@@ -196,6 +196,22 @@ export class TrapList {
 }
 
 /**
+ * Raises a cancel or timeout that arrived while `task` was not blocked: a
+ * rejected promise to return instead of blocking, or undefined. Every trap
+ * started in the same synchronous run (Promise.all, allSettled) gets it too;
+ * it is cleared one microtask later, before any code can react to it, so a
+ * catch or finally can block again normally.
+ */
+function deliverPending(task: TaskCore): Promise<never> | undefined {
+  const pending = task.pending;
+  if (pending === undefined) return undefined;
+  queueMicrotask(() => {
+    if (task.pending === pending) task.pending = undefined;
+  });
+  return Promise.reject(pending);
+}
+
+/**
  * Blocks the task `task` in a new trap and returns its promise. `arm`
  * registers the trap wherever it will be woken from, and sets
  * `trap.cleanup` to undo that registration if the trap is interrupted.
@@ -208,16 +224,8 @@ export function suspend<T>(
   state: string,
   arm: (trap: Trap<T>) => void,
 ): Promise<T> {
-  const pending = task.pending;
-  if (pending !== undefined) {
-    // Every trap started in this same synchronous run (Promise.all,
-    // allSettled) gets the cancel too; it is cleared before any code can
-    // react to it, so a catch or finally can block again normally.
-    queueMicrotask(() => {
-      if (task.pending === pending) task.pending = undefined;
-    });
-    return Promise.reject(pending);
-  }
+  const pending = deliverPending(task);
+  if (pending !== undefined) return pending;
   const trap = new Trap<T>(task);
   task.block(trap as Trap, state);
   arm(trap);
@@ -229,11 +237,8 @@ export function suspend<T>(
  * it. The hot path of every primitive, so it allocates no closures.
  */
 export function suspendInList(task: TaskCore, state: string, list: TrapList): Promise<unknown> {
-  const pending = task.pending;
-  if (pending !== undefined) {
-    task.pending = undefined;
-    return Promise.reject(pending);
-  }
+  const pending = deliverPending(task);
+  if (pending !== undefined) return pending;
   const trap = new Trap(task);
   task.block(trap, state);
   list.push(trap);
@@ -381,11 +386,8 @@ export class TaskCore {
     if (this.terminated) return Promise.resolve();
     if (waiter === this) {
       // A task waiting on itself can only leave through a cancellation.
-      const pending = waiter.pending;
-      if (pending !== undefined) {
-        waiter.pending = undefined;
-        return Promise.reject(pending);
-      }
+      const pending = deliverPending(waiter);
+      if (pending !== undefined) return pending;
       return Promise.reject(
         new CurioError(`Cannot wait for task ${this.id}: a task cannot wait for itself`),
       );
