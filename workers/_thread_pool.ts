@@ -25,7 +25,8 @@ export class ThreadWorker {
   #tokens = false;
   readonly #flag = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor() {
+  /** @param zombies Where the pool keeps its terminated workers (see warnAboutZombies). */
+  constructor(readonly zombies: Set<Int32Array>) {
     this.#worker = new Worker(entryUrl(), { type: "module", name: `curio thread ${++serial}` });
     this.#worker.postMessage(control({ flag: this.#flag.buffer as SharedArrayBuffer }));
     this.#worker.onmessage = (event: MessageEvent<unknown>) => {
@@ -108,7 +109,7 @@ export class ThreadWorker {
   async retire(): Promise<void> {
     this.#alive = false;
     this.#worker.terminate();
-    zombies.add(this.#flag);
+    this.zombies.add(this.#flag);
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.({ lost: "the worker was terminated before replying" });
@@ -134,11 +135,10 @@ function errorOf(event: ErrorEvent): WireError {
 
 // Deno's Worker.terminate() cannot interrupt synchronous code: a worker
 // terminated in the middle of it runs on until it returns, and the program
-// cannot exit before. Each terminated worker's "in synchronous code" word is
-// checked at shutdown, to say why the program does not exit.
-const zombies = new Set<Int32Array>();
-
-function warnAboutZombies(): void {
+// cannot exit before. Each pool keeps its terminated workers' "in synchronous
+// code" words and checks them when its kernel shuts down, to say why the
+// program does not exit.
+function warnAboutZombies(zombies: Set<Int32Array>): void {
   let running = 0;
   for (const flag of zombies) {
     if (Atomics.load(flag, 0) === 1) running++;
@@ -152,16 +152,20 @@ function warnAboutZombies(): void {
 }
 
 class ThreadPool extends Pool<ThreadWorker> {
+  readonly zombies: Set<Int32Array>;
+
+  constructor(zombies: Set<Int32Array>) {
+    super(() => new ThreadWorker(zombies), () => workerLimits.maxThreads, "THREAD_ACQUIRE");
+    this.zombies = zombies;
+  }
+
   override async close(): Promise<void> {
     await super.close();
-    warnAboutZombies();
+    warnAboutZombies(this.zombies);
   }
 }
 
 /** The calling kernel's thread pool. */
 export function threadPool(): Promise<Pool<ThreadWorker>> {
-  return poolOf(
-    "thread",
-    () => new ThreadPool(() => new ThreadWorker(), () => workerLimits.maxThreads, "THREAD_ACQUIRE"),
-  );
+  return poolOf("thread", () => new ThreadPool(new Set()));
 }
