@@ -168,22 +168,9 @@ export class Reader {
     }
   }
 
-  /**
-   * Waits (as a task) until {@linkcode ready}, then takes up to `maxbytes`:
-   * recv's whole slow half in one async frame.
-   */
+  /** Waits (as a task) until {@linkcode ready}, then takes up to `maxbytes`: recv's slow half. */
   async waitAndTake(maxbytes: number, action: string): Promise<Uint8Array> {
-    if (this.#waiting) {
-      throw new ResourceBusy(
-        `Cannot ${action}: another task is already waiting to read this ${this.what}`,
-      );
-    }
-    this.#waiting = true;
-    try {
-      do await _futureWait(this.fill(), "READ_WAIT"); while (!this.ready);
-    } finally {
-      this.#waiting = false;
-    }
+    await this.waitReady(action);
     if (this.#size > 0) return this.take(maxbytes);
     this.throwError();
     return new Uint8Array(0);
