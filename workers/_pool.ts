@@ -7,13 +7,21 @@
 // then starts a new worker. So a crashed or killed worker never wedges the
 // pool, and the count never overshoots the limit.
 
-import { _getKernel, _rescheduleTasks, _waitOnQueue, KernelQueue } from "../kernel/traps.ts";
+import {
+  _futureWait,
+  _getKernel,
+  _rescheduleTasks,
+  _waitOnQueue,
+  KernelQueue,
+} from "../kernel/traps.ts";
 import type { Kernel } from "../kernel/kernel.ts";
 
 /** What the pool needs from a worker. */
 export interface PoolMember {
   /** False once the worker died or was killed. */
   readonly alive: boolean;
+  /** True while the worker runs a call. */
+  readonly busy: boolean;
   /** Stops the worker; resolves once nothing of it is left running. */
   retire(force: boolean): Promise<void>;
 }
@@ -41,6 +49,25 @@ export class Pool<W extends PoolMember> {
   /** Live workers (busy or idle). */
   get size(): number {
     return this.#members.size;
+  }
+
+  /**
+   * Waits (as a task, in `state`) for `worker`'s reply to a call it started,
+   * then gives the worker back. A cancel that comes while the worker still
+   * runs the call discards it (the pool replaces it), so cancelling really
+   * stops the work.
+   */
+  async reply<R>(worker: W, pending: Promise<R>, state: string): Promise<R> {
+    let reply: R;
+    try {
+      reply = await _futureWait(pending, state);
+    } catch (error) {
+      if (worker.busy) this.discard(worker);
+      else this.release(worker);
+      throw error;
+    }
+    this.release(worker);
+    return reply;
   }
 
   /** An idle worker, or a new one if below the limit; `undefined` if the caller must wait. */

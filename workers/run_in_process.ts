@@ -5,7 +5,6 @@
  */
 
 import { serialize } from "node:v8";
-import { _futureWait } from "../kernel/traps.ts";
 import { processPool } from "./_process_pool.ts";
 import { cloneFailure, replyValue, resourceError } from "./_calls.ts";
 import { decodeError, describe, jobOf } from "./_wire.ts";
@@ -88,16 +87,7 @@ export async function runInProcess<T>(
     pool.release(worker);
     throw cloneFailure(error, args, "send", "a worker process", serialize);
   }
-  let reply;
-  try {
-    reply = await _futureWait(pending, "PROCESS_WAIT");
-  } catch (error) {
-    // Cancelled while the process still works: SIGTERM, then SIGKILL.
-    if (worker.busy) pool.discard(worker);
-    else pool.release(worker);
-    throw error;
-  }
-  pool.release(worker);
+  const reply = await pool.reply(worker, pending, "PROCESS_WAIT");
   if ("ok" in reply && reply.ok) return reply.value as T;
   throw replyValue(reply, "runInProcess", "a worker process", decodeError);
 }

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { _futureWait } from "../kernel/traps.ts";
 import { threadPool } from "./_thread_pool.ts";
 import { cloneFailure, replyValue, resourceError } from "./_calls.ts";
 import { decodeError, jobOf } from "./_wire.ts";
@@ -93,16 +92,7 @@ export async function runInThread<T>(
     pool.release(worker);
     throw cloneFailure(error, args, "send", "a worker thread");
   }
-  let reply;
-  try {
-    reply = await _futureWait(pending, "THREAD_WAIT");
-  } catch (error) {
-    // Cancelled while the worker still runs: stop it for real.
-    if (worker.busy) pool.discard(worker);
-    else pool.release(worker);
-    throw error;
-  }
-  pool.release(worker);
+  const reply = await pool.reply(worker, pending, "THREAD_WAIT");
   if ("ok" in reply && reply.ok) return reply.value as T;
   throw replyValue(reply, "runInThread", "a worker thread", decodeError);
 }
