@@ -226,15 +226,8 @@ export class Reader {
       this.#advance(n);
       return out;
     }
-    const out = new Uint8Array(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.#chunks[this.#first]!;
-      const part = Math.min(n - filled, chunk.length - this.#offset);
-      out.set(chunk.subarray(this.#offset, this.#offset + part), filled);
-      filled += part;
-      this.#advance(part);
-    }
+    const out = new Uint8Array(n); // spans chunks: copy (n <= size, so it fills whole)
+    this.takeInto(out);
     return out;
   }
 
