@@ -14,6 +14,7 @@ import {
   loadExport,
   type Reply,
   type Request,
+  resultCloneError,
   selfContainedHint,
 } from "./_wire.ts";
 import { frame, FrameDecoder } from "./_frames.ts";
@@ -34,14 +35,7 @@ function send(reply: Reply): void {
     payload = serialize(
       {
         ok: false,
-        error: encodeError(
-          new DOMException(
-            `Cannot return the result from a worker process: ${
-              (error as Error).message
-            }; return structured-cloneable data`,
-            "DataCloneError",
-          ),
-        ),
+        error: resultCloneError(error, "a worker process"),
       } satisfies Reply,
     );
   }

@@ -147,6 +147,18 @@ const domNames = new Set([
   "TimeoutError",
 ]);
 
+/** The error sent back when a worker's result cannot be structured-cloned. */
+export function resultCloneError(error: unknown, where: string): WireError {
+  return encodeError(
+    new DOMException(
+      `Cannot return the result from ${where}: ${
+        (error as Error).message
+      }; return structured-cloneable data`,
+      "DataCloneError",
+    ),
+  );
+}
+
 /**
  * Rebuilds an error thrown in a worker: same name and message; its stack is
  * the worker's stack followed by where the call was made in the kernel.

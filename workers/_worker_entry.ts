@@ -19,6 +19,7 @@ import {
   type JobDef,
   loadExport,
   type Reply,
+  resultCloneError,
   selfContainedHint,
 } from "./_wire.ts";
 
@@ -85,14 +86,7 @@ function workerMain(sharedWireUrl: string, mark: string): void {
     } catch (error) {
       control({
         ok: false,
-        error: encodeError(
-          new DOMException(
-            `Cannot return the result from a worker thread: ${
-              (error as Error).message
-            }; return structured-cloneable data`,
-            "DataCloneError",
-          ),
-        ),
+        error: resultCloneError(error, "a worker thread"),
       });
     }
   };
@@ -195,7 +189,7 @@ export const MARK = "__curioReply";
 
 /** The worker's whole program, as JavaScript source. */
 export function workerSource(): string {
-  const helpers = [compile, describe, encodeError, loadExport, selfContainedHint];
+  const helpers = [compile, describe, encodeError, loadExport, resultCloneError, selfContainedHint];
   const sharedWire = new URL("./_shared_wire.ts", import.meta.url).href;
   return [
     ...helpers.map((f) => Function.prototype.toString.call(f)),
