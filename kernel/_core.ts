@@ -189,10 +189,6 @@ export class TrapList {
     trap.queue = trap.prev = trap.next = undefined;
     this.length--;
   }
-
-  *[Symbol.iterator](): IterableIterator<Trap> {
-    for (let t = this.#head; t !== undefined; t = t.next) yield t;
-  }
 }
 
 /**
@@ -420,7 +416,7 @@ export class Scheduler {
   blocked = 0;
   nonDaemon = 0;
   /** Total wakes, to tell whether anything happened between two looks. */
-  wakeCount = 0;
+  #wakeCount = 0;
 
   /** Wakes parked while the kernel yields to the event loop. */
   #ready: Trap[] = [];
@@ -444,10 +440,6 @@ export class Scheduler {
     this.logErrors = options.logErrors;
     this.debug = options.debug;
     this.#mock = options.clock instanceof MockClock ? options.clock : undefined;
-  }
-
-  get running(): boolean {
-    return this.#running;
   }
 
   /** Starts serving timers (called when Kernel.run begins). */
@@ -612,8 +604,8 @@ export class Scheduler {
    * setImmediate, after timers and I/O have had their turn.
    */
   ready(trap: Trap): void {
-    this.wakeCount++;
-    if (!this.#yielding && (this.wakeCount & (WAKE_CHECK - 1)) === 0) {
+    this.#wakeCount++;
+    if (!this.#yielding && (this.#wakeCount & (WAKE_CHECK - 1)) === 0) {
       this.#yielding = performance.now() - this.#lastYield > YIELD_MS;
     }
     if (this.#yielding) {
@@ -707,12 +699,12 @@ export class Scheduler {
     }
     if (!this.#isIdle()) return;
     this.#idlePending = true;
-    const seen = this.wakeCount;
+    const seen = this.#wakeCount;
     const onIdle = (): void => {
       this.#idlePending = false;
       this.#idleHandle = undefined;
       if (!this.#running || !this.#isIdle()) return;
-      if (this.wakeCount !== seen) {
+      if (this.#wakeCount !== seen) {
         this.checkIdle(); // something ran meanwhile: idle must last autojump again
         return;
       }
