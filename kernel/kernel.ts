@@ -122,21 +122,21 @@ export class Kernel {
    *
    * @example Usage
    * ```ts
-   * import { Kernel, spawn, sleep, type Task } from "@curio/curio";
+   * import { Kernel, spawn, sleep } from "@curio/curio";
    * import assert from "node:assert/strict";
    *
    * const kernel = new Kernel();
    * let ticks = 0;
-   * let daemon!: Task;
-   * await kernel.run(async () => {
-   *   daemon = await spawn(async () => {
+   * const daemon = (await kernel.run(async () => {
+   *   const d = await spawn(async () => {
    *     for (;;) {
    *       await sleep(0);
    *       ticks++;
    *     }
    *   }, { daemon: true });
    *   await sleep(0.01); // the daemon ticks meanwhile
-   * });
+   *   return d;
+   * }))!;
    * assert(ticks > 0, "the daemon ran while main slept");
    * assert.equal(daemon.terminated, false, "run() does not wait for daemons");
    * await kernel.run(undefined, { shutdown: true }); // cancels the daemon
