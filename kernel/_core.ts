@@ -306,6 +306,8 @@ export class TaskCore {
   facade: unknown = undefined;
   /** The task run() was given: its failure is reported by run(), not logged. */
   isMain = false;
+  /** The id of the task that spawned this one (undefined for main and kernel tasks). */
+  parentId: number | undefined = undefined;
 
   constructor(
     readonly sched: Scheduler,
@@ -473,6 +475,7 @@ export class Scheduler {
   spawn(fn: () => unknown, name: string, daemon: boolean, isMain = false): TaskCore {
     const core = new TaskCore(this, fn, name, daemon);
     core.isMain = isMain;
+    core.parentId = context.getStore()?.id;
     this.tasks.set(core.id, core);
     if (!daemon) this.nonDaemon++;
     core.state = "RUNNING";

@@ -49,6 +49,14 @@ export class Task<T = unknown> {
     return this.#core.id;
   }
 
+  /**
+   * The id of the task that spawned this one; `undefined` for the main task
+   * (and tasks the kernel starts itself, such as the monitor's).
+   */
+  get parentId(): number | undefined {
+    return this.#core.parentId;
+  }
+
   /** The task's name: the `name` option, or the function's name. */
   get name(): string {
     return this.#core.name;

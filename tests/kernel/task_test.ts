@@ -309,3 +309,17 @@ Deno.test("sleep() sleeps on the kernel clock; state is TIME_SLEEP", async () =>
     assert.equal(await clock(), 2.5);
   }, virtual());
 });
+
+Deno.test("Task.parentId is the spawning task's id, undefined for main", async () => {
+  await run(async () => {
+    const main = await currentTask();
+    assert.equal(main.parentId, undefined, "main has no parent");
+    const child = await spawn(async () => {
+      const grandchild = await spawn(() => sleep(0));
+      await grandchild.join();
+      return grandchild.parentId;
+    });
+    assert.equal(child.parentId, main.id, "a child records its spawner");
+    assert.equal(await child.join(), child.id, "a grandchild records the child");
+  });
+});
