@@ -1,4 +1,5 @@
-// The kernel's machinery: how tasks block, wake, get cancelled and time out.
+// The kernel's machinery: how tasks block, wake, get cancelled and time out,
+// and who runs next.
 //
 // This is the only file that knows how a task blocks. Everything else
 // (sleep, join, Lock, Queue, sockets, workers) blocks by calling `suspend()`
@@ -14,26 +15,35 @@
 // - Waking is a commitment. Once a trap has been woken (a lock handed over,
 //   an item delivered), a cancel can no longer reject it; the cancel waits
 //   for the task's next trap. So nothing handed to a waiter is ever lost.
-// - A woken task resumes through the microtask queue, FIFO behind every task
-//   already ready. Once the kernel has gone YIELD_MS without letting Deno's
-//   event loop run, wakes are parked and resumed from setImmediate instead,
-//   so timers, sockets and signals are never starved by tasks that only talk
-//   to each other.
-
+// - The kernel decides who runs next (API.md "Scheduling"). One task holds
+//   the kernel at a time (`Scheduler.holder`). A woken trap is not resolved
+//   at once: it joins the FIFO ready queue. Only when the holder blocks
+//   (`suspend`) or finishes does the kernel resolve the next ready trap,
+//   whose task becomes the holder. So an `await` that does not block (an
+//   async helper, a free lock) lets nobody else in, and how many microtask
+//   hops a primitive takes inside never changes the order of events.
+// - A holder that awaits something the kernel does not know (fetch, a plain
+//   setTimeout promise) is noticed at the next macrotask boundary: Deno
+//   drains the microtask queue before each immediate callback, so a holder
+//   still holding then waits on the outside world. It loses the kernel, and
+//   the ready queue goes on.
+// - Every few milliseconds of switching, the kernel steps aside and lets
+//   Deno's event loop poll timers and I/O before it resumes the queue, in
+//   the same order: real time may delay the queue, never reorder it.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { clearImmediate, setImmediate } from "node:timers";
 import { onJump } from "./_clock_events.ts";
-import { type Clock, MockClock } from "./clock.ts";
+import { type Clock, MockClock, monotonicClock } from "./clock.ts";
 import { CancelledError, CurioError, TaskTimeout } from "./errors.ts";
 import { type Expirable, TimeQueue, type TimerEntry } from "./_time_queue.ts";
 
 /** The task whose code is running, across awaits. Entered once per task. */
 export const context: AsyncLocalStorage<TaskCore> = new AsyncLocalStorage<TaskCore>();
 
-/** How long wakes may chain as microtasks before yielding to the event loop. */
+/** How long the kernel may switch between tasks before it lets Deno's event loop run. */
 const YIELD_MS = 2;
-/** How many wakes between two looks at the time (a power of two). */
-const WAKE_CHECK = 32;
+/** How many switches between two looks at the time when no deadline is pending (a power of two). */
+const SWITCH_CHECK = 16;
 
 /** Returns the running task, or throws a CurioError saying `action` needs one. */
 export function currentCore(action: string): TaskCore {
@@ -132,7 +142,13 @@ export class Trap<T = unknown> implements Expirable {
     this.wake(undefined);
   }
 
-  /** Called by the scheduler's cycle: hand the outcome to the task. */
+  /** Marks the trap woken with `value` without queueing it (see Scheduler.spawnFrom). */
+  preset(value: T): void {
+    this.done = true;
+    this.#value = value;
+  }
+
+  /** Called by the scheduler when the trap's turn comes: hand the outcome to the task. */
   resume(): void {
     const task = this.task;
     task.cycles++;
@@ -225,6 +241,7 @@ export function suspend<T>(
   const trap = new Trap<T>(task);
   task.block(trap as Trap, state);
   arm(trap);
+  task.sched.release(task);
   return trap.promise;
 }
 
@@ -238,6 +255,7 @@ export function suspendInList(task: TaskCore, state: string, list: TrapList): Pr
   const trap = new Trap(task);
   task.block(trap, state);
   list.push(trap);
+  task.sched.release(task);
   return trap.promise;
 }
 
@@ -285,6 +303,8 @@ export class TaskCore {
   exception: unknown = undefined;
   /** The traps the task is blocked on right now. */
   readonly traps: Trap[] = [];
+  /** How many of the task's runnables (woken traps, its start) wait in the ready queue. */
+  queued = 0;
   /** A cancellation to raise at the task's next trap. */
   pending: CancelledError | undefined = undefined;
   cancelRequested = false;
@@ -402,6 +422,84 @@ export interface SchedulerOptions {
   logErrors: boolean;
   debug: boolean;
   clock: Clock;
+  /** Pick a random ready task at each switch, from this seed (test use). */
+  seed?: number | undefined;
+}
+
+/** Something the ready queue holds: a woken trap, or the first cycle of a task. */
+interface Runnable {
+  readonly task: TaskCore;
+  resume(): void;
+}
+
+/** A task's first cycle, queued because another task held the kernel when it was spawned. */
+class Start implements Runnable {
+  constructor(readonly task: TaskCore, readonly back: Trap | undefined) {}
+
+  resume(): void {
+    this.task.sched.runFirstCycle(this.task, this.back);
+  }
+}
+
+/** The ready queue: a FIFO of runnables with O(1) push and shift. */
+class RunQueue {
+  #items: Array<Runnable | undefined> = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: Runnable): void {
+    this.#items.push(item);
+  }
+
+  shift(): Runnable | undefined {
+    const items = this.#items;
+    if (this.#head === items.length) return undefined;
+    const item = items[this.#head];
+    items[this.#head++] = undefined;
+    if (this.#head === items.length) {
+      items.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= items.length) {
+      this.#items = items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  /** Removes and returns the `i`-th runnable from the front (seeded schedules). */
+  takeAt(i: number): Runnable | undefined {
+    if (i === 0) return this.shift();
+    return this.#items.splice(this.#head + i, 1)[0];
+  }
+}
+
+/** A small seeded generator (mulberry32): the same seed gives the same schedule. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ONE_BYTE = new Uint8Array(1);
+
+/**
+ * Lets Deno's event loop poll timers *and* I/O, then calls `then`. Neither
+ * setImmediate nor a message port makes Deno poll sockets while the kernel
+ * keeps it busy (measured: an echo round trip took ~240 ms under a sleep(0)
+ * spinner); an awaited op that really goes to Deno's thread pool does. The
+ * setImmediate after it puts the resumption behind every callback that
+ * poll made due.
+ */
+function yieldToHost(then: () => void): void {
+  crypto.subtle.digest("SHA-1", ONE_BYTE).then(() => setImmediate(then));
 }
 
 export class Scheduler {
@@ -417,19 +515,31 @@ export class Scheduler {
   /** Live tasks blocked in at least one trap. */
   blocked = 0;
   nonDaemon = 0;
-  /** Total wakes, to tell whether anything happened between two looks. */
-  #wakeCount = 0;
+  /**
+   * The task that holds the kernel: it runs until it blocks or finishes.
+   * Invariant: while it is set, no runnable of the ready queue is resumed.
+   */
+  holder: TaskCore | undefined = undefined;
 
-  /** Wakes parked while the kernel yields to the event loop. */
-  #ready: Trap[] = [];
-  #parkedFns: Array<() => void> = [];
-  #scheduled = false;
+  /** Woken traps and queued first cycles, in the order they became ready. */
+  #ready = new RunQueue();
+  /** Parents resuming after a child's first cycle; they go before the ready queue, newest first. */
+  #urgent: Trap[] = [];
+  /** Random choice among ready runnables (seeded schedules), or undefined for FIFO. */
+  #random: (() => number) | undefined;
+  #switches = 0;
+  /** True while the kernel lets the event loop run: the ready queue waits. */
   #yielding = false;
   #lastYield = performance.now();
+  /** True while expired timers fire: their wakes queue, the caller dispatches after. */
+  #firing = false;
+  #checkArmed = false;
   #timers = new TimeQueue();
   #host: ReturnType<typeof setTimeout> | undefined = undefined;
   #hostDeadline = Infinity;
   #running = false;
+  /** The clock is the real monotonic one: one performance.now() reading serves deadlines and yields. */
+  #realTime: boolean;
   #mock: MockClock | undefined;
   #unsubscribe: (() => void) | undefined = undefined;
   #idlePending = false;
@@ -442,13 +552,18 @@ export class Scheduler {
     this.logErrors = options.logErrors;
     this.debug = options.debug;
     this.#mock = options.clock instanceof MockClock ? options.clock : undefined;
+    this.#realTime = options.clock === monotonicClock;
+    this.#random = options.seed === undefined ? undefined : seededRandom(options.seed);
   }
 
   /** Starts serving timers (called when Kernel.run begins). */
   start(): void {
     this.#running = true;
     if (this.#mock !== undefined) {
-      this.#unsubscribe = onJump(this.#mock, () => this.#fireTimers(this.clock.now()));
+      this.#unsubscribe = onJump(this.#mock, () => {
+        this.#runTimers(this.clock.now());
+        this.#dispatchIfFree();
+      });
       this.checkIdle();
     } else {
       this.#armHost();
@@ -472,16 +587,73 @@ export class Scheduler {
 
   // --- tasks -------------------------------------------------------------
 
+  /**
+   * Creates a task and starts it: its first cycle runs at once if nobody
+   * holds the kernel, else when its turn in the ready queue comes. For
+   * tasks the kernel starts itself (main, the monitor).
+   */
   spawn(fn: () => unknown, name: string, daemon: boolean, isMain = false): TaskCore {
+    const core = this.#create(fn, name, daemon, isMain);
+    if (this.holder === undefined && !this.#yielding) {
+      this.holder = core;
+      this.#run(core);
+    } else {
+      this.ready(new Start(core, undefined));
+    }
+    return core;
+  }
+
+  /**
+   * spawn() from task `parent`: the child's first cycle runs at once and the
+   * parent resumes right after it, ahead of the ready queue (API.md rule 4).
+   * When another task holds the kernel (the parent runs outside it, resumed
+   * by a foreign promise), the child's first cycle waits its turn instead.
+   * Resolves with `wrap(child)`.
+   */
+  spawnFrom<T>(
+    parent: TaskCore,
+    fn: () => unknown,
+    name: string,
+    daemon: boolean,
+    wrap: (core: TaskCore) => T,
+  ): Promise<T> {
+    const core = this.#create(fn, name, daemon, false);
+    const back = new Trap<T>(parent);
+    back.preset(wrap(core));
+    if (this.holder === parent || (this.holder === undefined && !this.#yielding)) {
+      this.runFirstCycle(core, back as Trap);
+      if (this.holder !== undefined) this.#armCheck();
+    } else {
+      this.ready(new Start(core, back as Trap));
+    }
+    return back.promise;
+  }
+
+  /** Runs `core`'s first cycle now, holding the kernel; `back` (its parent) resumes next. */
+  runFirstCycle(core: TaskCore, back: Trap | undefined): void {
+    if (back !== undefined) {
+      back.task.queued++;
+      back.task.state = "READY";
+      this.#urgent.push(back);
+    }
+    this.holder = core;
+    this.#run(core);
+  }
+
+  #create(fn: () => unknown, name: string, daemon: boolean, isMain: boolean): TaskCore {
     const core = new TaskCore(this, fn, name, daemon);
     core.isMain = isMain;
     core.parentId = context.getStore()?.id;
     this.tasks.set(core.id, core);
     if (!daemon) this.nonDaemon++;
+    return core;
+  }
+
+  #run(core: TaskCore): void {
     core.state = "RUNNING";
     let result: unknown;
     try {
-      result = context.run(core, fn);
+      result = context.run(core, core.fn);
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -489,7 +661,6 @@ export class Scheduler {
       (value) => this.#finish(core, true, value),
       (error) => this.#finish(core, false, error),
     );
-    return core;
   }
 
   #finish(core: TaskCore, ok: boolean, value: unknown): void {
@@ -515,7 +686,8 @@ export class Scheduler {
       this.#allDone = [];
       for (const resolve of waiters) resolve();
     }
-    this.checkIdle();
+    if (this.holder === core) this.release(core);
+    else this.checkIdle();
   }
 
   #reportCrash(core: TaskCore, error: unknown): void {
@@ -595,63 +767,114 @@ export class Scheduler {
     };
   }
 
-  // --- waking ------------------------------------------------------------
+  // --- who runs next -----------------------------------------------------
 
   /**
-   * Hands a settled trap back to its task. Normally at once: the promise is
-   * resolved and the task's continuation joins the microtask queue behind
-   * everything already ready, which is FIFO and cheap. But a chain of
-   * microtasks never lets Deno's event loop run, so every WAKE_CHECK wakes
-   * the kernel looks at the time; once YIELD_MS have passed since it last
-   * yielded, wakes are parked in the ready queue and resumed from
-   * setImmediate, after timers and I/O have had their turn.
+   * A runnable became ready (a trap was woken, or a first cycle queued): it
+   * joins the back of the ready queue. Waking never switches: if a task
+   * holds the kernel, it carries on; if nobody does, the queue runs now.
    */
-  ready(trap: Trap): void {
-    this.#wakeCount++;
-    if (!this.#yielding && (this.#wakeCount & (WAKE_CHECK - 1)) === 0) {
-      this.#yielding = performance.now() - this.#lastYield > YIELD_MS;
-    }
-    if (this.#yielding) {
-      this.#ready.push(trap);
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(this.#resumeParked);
-      }
-      return;
-    }
-    trap.resume();
-    // A task woken in one of several traps (Promise.all) stays blocked in
-    // the others without blocking anew: that may be the moment all are idle.
-    if (trap.task.traps.length > 0) this.checkIdle();
+  ready(item: Runnable): void {
+    item.task.queued++;
+    this.#ready.push(item);
+    if (this.holder !== undefined) this.#armCheck();
+    else if (!this.#yielding && !this.#firing) this.#next();
+  }
+
+  /** `task` blocked or finished: if it held the kernel, the next ready runnable runs. */
+  release(task: TaskCore): void {
+    if (this.holder !== task) return;
+    this.holder = undefined;
+    this.#next();
   }
 
   /**
-   * Resolves with `value` at once, or, while the kernel is yielding to the
-   * event loop, together with the parked wakes: a parent spawning in a loop
-   * then waits its turn instead of piling up thousands of parked children.
+   * Hands the kernel to the next runnable. First, every few switches (and
+   * at every switch while a deadline is pending), a look at the time:
+   * expired deadlines fire, so a deadline that passed during synchronous
+   * code is raised at the task's next blocking operation; and after
+   * YIELD_MS of switching, the kernel lets the event loop run first.
    */
-  defer<T>(value: T): Promise<T> {
-    if (!this.#yielding) return Promise.resolve(value);
-    return new Promise<T>((resolve) => {
-      this.#parkedFns.push(() => resolve(value));
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(this.#resumeParked);
+  #next(): void {
+    if (this.#yielding) return;
+    const switches = ++this.#switches;
+    if (
+      ((this.#realTime && this.#hostDeadline !== Infinity) ||
+        (switches & (SWITCH_CHECK - 1)) === 0) && this.#lookAtTime()
+    ) return;
+    for (;;) {
+      const item = this.#urgent.pop() ?? this.#pick();
+      if (item === undefined) {
+        this.checkIdle();
+        return;
       }
-    });
+      const task = item.task;
+      // A task waiting on several traps (Promise.all) takes the kernel only
+      // with its last one: the others would leave it holding without running.
+      const holds = --task.queued === 0 && task.traps.length === 0 && !task.terminated;
+      if (holds) this.holder = task;
+      item.resume();
+      if (holds) return;
+    }
   }
 
-  #resumeParked = (): void => {
-    this.#lastYield = performance.now();
+  /** Fires expired deadlines; returns true if the kernel now yields to the event loop. */
+  #lookAtTime(): boolean {
+    const real = performance.now();
+    if (this.#mock === undefined) {
+      const now = this.#realTime ? real / 1000 : this.clock.now();
+      if (now >= this.#hostDeadline) {
+        this.#runTimers(now);
+        this.#armHost();
+      }
+    }
+    if (real - this.#lastYield > YIELD_MS && this.#ready.length + this.#urgent.length > 0) {
+      this.#yielding = true;
+      yieldToHost(this.#endYield);
+      return true;
+    }
+    return false;
+  }
+
+  #endYield = (): void => {
     this.#yielding = false;
-    this.#scheduled = false;
-    const batch = this.#ready;
-    this.#ready = [];
-    for (const trap of batch) trap.resume();
-    const fns = this.#parkedFns;
-    this.#parkedFns = [];
-    for (const fn of fns) fn();
-    this.checkIdle();
+    this.#lastYield = performance.now();
+    if (this.#mock === undefined) {
+      this.#runTimers(this.clock.now());
+      this.#armHost();
+    }
+    this.#dispatchIfFree();
+  };
+
+  #pick(): Runnable | undefined {
+    const n = this.#ready.length;
+    if (this.#random === undefined || n < 2) return this.#ready.shift();
+    return this.#ready.takeAt(Math.floor(this.#random() * n));
+  }
+
+  #dispatchIfFree(): void {
+    if (this.holder === undefined && !this.#yielding) this.#next();
+  }
+
+  /**
+   * Arms one check at the next macrotask boundary, while a task holds the
+   * kernel and others wait. Deno drains the microtask queue before it runs
+   * an immediate callback, so a holder still holding then is waiting on a
+   * promise the kernel does not know (API.md rule 5): it loses the kernel.
+   */
+  #armCheck(): void {
+    if (this.#checkArmed) return;
+    this.#checkArmed = true;
+    setImmediate(this.#check);
+  }
+
+  #check = (): void => {
+    this.#checkArmed = false;
+    const holder = this.holder;
+    if (holder === undefined) return;
+    if (holder.traps.length === 0 && !holder.terminated) holder.state = "FOREIGN_WAIT";
+    this.holder = undefined;
+    this.#next();
   };
 
   // --- time --------------------------------------------------------------
@@ -666,9 +889,14 @@ export class Scheduler {
     return entry;
   }
 
-  #fireTimers(now: number): void {
-    for (const entry of this.#timers.popExpired(now)) entry.target.expire(now);
-    if (this.#mock === undefined) this.#armHost();
+  /** Expires every deadline up to `now`; the wakes queue (the caller dispatches). */
+  #runTimers(now: number): void {
+    this.#firing = true;
+    try {
+      for (const entry of this.#timers.popExpired(now)) entry.target.expire(now);
+    } finally {
+      this.#firing = false;
+    }
   }
 
   #armHost(): void {
@@ -687,13 +915,15 @@ export class Scheduler {
   #onHostTimer = (): void => {
     this.#host = undefined;
     this.#hostDeadline = Infinity;
-    this.#fireTimers(this.clock.now());
+    this.#runTimers(this.clock.now());
+    this.#armHost();
+    this.#dispatchIfFree();
   };
 
   /**
-   * MockClock autojump: when every live task is blocked and no wake-up is
-   * queued, only a deadline can move things on; after `autojump` real
-   * seconds of that, jump virtual time to the next deadline.
+   * MockClock autojump: when every live task is blocked and nothing is
+   * ready, running or yielding, only a deadline can move things on; after
+   * `autojump` real seconds of that, jump virtual time to the next deadline.
    */
   checkIdle(): void {
     const mock = this.#mock;
@@ -702,12 +932,12 @@ export class Scheduler {
     }
     if (!this.#isIdle()) return;
     this.#idlePending = true;
-    const seen = this.#wakeCount;
+    const seen = this.#switches;
     const onIdle = (): void => {
       this.#idlePending = false;
       this.#idleHandle = undefined;
       if (!this.#running || !this.#isIdle()) return;
-      if (this.#wakeCount !== seen) {
+      if (this.#switches !== seen) {
         this.checkIdle(); // something ran meanwhile: idle must last autojump again
         return;
       }
@@ -715,7 +945,10 @@ export class Scheduler {
       if (next === undefined) return; // deadlocked, or waiting on outside events
       const now = mock.now();
       if (next > now) mock.jump(next - now);
-      this.#fireTimers(Math.max(next, mock.now()));
+      else {
+        this.#runTimers(now);
+        this.#dispatchIfFree();
+      }
     };
     if (mock.autojump === 0) {
       const handle = setImmediate(onIdle);
@@ -727,8 +960,8 @@ export class Scheduler {
   }
 
   #isIdle(): boolean {
-    return this.tasks.size > 0 && this.blocked === this.tasks.size && this.#ready.length === 0 &&
-      !this.#scheduled;
+    return this.tasks.size > 0 && this.blocked === this.tasks.size && this.holder === undefined &&
+      this.#ready.length === 0 && this.#urgent.length === 0 && !this.#yielding;
   }
 }
 

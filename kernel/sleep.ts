@@ -33,9 +33,8 @@ export function sleep(seconds: number): Promise<void> {
   }
 }
 
-// sleep(0) goes to the back of the line: the wake itself waits one microtask,
-// so every task that is ready now (or made ready by the caller's next steps,
-// such as the parent of a just-spawned child) runs first.
+// sleep(0) goes to the back of the ready queue: every task that is ready now
+// runs first.
 function wakeNow(trap: Trap<void>): void {
-  queueMicrotask(() => trap.wake());
+  trap.wake();
 }

@@ -52,8 +52,7 @@ export function spawn<T>(
     checkTaskFunction(fn, "spawn task", "() => child(x)");
     const parent = currentCore("spawn a task");
     const { daemon = false, name } = options;
-    const core = parent.sched.spawn(fn, name ?? (fn.name || "task"), daemon);
-    return parent.sched.defer(taskOf<T>(core));
+    return parent.sched.spawnFrom(parent, fn, name ?? (fn.name || "task"), daemon, taskOf<T>);
   } catch (error) {
     return Promise.reject(error);
   }
