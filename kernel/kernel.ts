@@ -58,6 +58,16 @@ export interface KernelOptions {
   withMonitor?: boolean | { host?: string; port?: number };
   /** The clock for sleeps and timeouts (default: the monotonic clock). */
   clock?: Clock;
+  /**
+   * Test use: at each switch, run a ready task chosen at random from a
+   * generator seeded with `seed`, instead of the first in line. The rules
+   * that make a program's order (one task at a time until it blocks; waking
+   * never switches; a spawned child's first cycle, then its parent) still
+   * hold, so a test can explore many interleavings of the same program and
+   * replay a failing one exactly from its seed (under {@linkcode MockClock},
+   * with no outside I/O).
+   */
+  schedule?: { seed: number };
 }
 
 /** Options for {@linkcode Kernel.prototype.run}. */
@@ -92,8 +102,9 @@ export class Kernel {
   /**
    * Creates a kernel; nothing runs until {@linkcode Kernel.prototype.run}.
    *
-   * @param options `logErrors`, `debug`, `withMonitor`, `clock`.
-   * @throws {TypeError} If `withMonitor` is neither a boolean nor `{ host, port }`.
+   * @param options `logErrors`, `debug`, `withMonitor`, `clock`, `schedule`.
+   * @throws {TypeError} If `withMonitor` is neither a boolean nor `{ host, port }`,
+   * or `schedule` is not `{ seed: number }`.
    * @throws {RangeError} If the monitor's port is not an integer from 0 to 65535.
    */
   constructor(options: KernelOptions = {}) {
@@ -102,6 +113,7 @@ export class Kernel {
       logErrors: options.logErrors ?? true,
       debug: options.debug ?? false,
       clock: options.clock ?? monotonicClock,
+      seed: scheduleSeed(options.schedule),
     });
     this.#sched.kernel = this;
   }
@@ -242,6 +254,19 @@ export class Kernel {
   }
 }
 
+function scheduleSeed(schedule: unknown): number | undefined {
+  if (schedule === undefined) return undefined;
+  const seed = (schedule as { seed?: unknown } | null)?.seed;
+  if (typeof seed !== "number" || !Number.isInteger(seed)) {
+    throw new TypeError(
+      `Cannot create kernel: schedule must be { seed: integer }, received ${
+        typeof seed === "number" ? `seed ${seed}` : JSON.stringify(schedule) ?? String(schedule)
+      }`,
+    );
+  }
+  return seed;
+}
+
 /**
  * Runs `main` as the first task of a new kernel and resolves with its result
  * once every non-daemon task has finished; daemon tasks are then cancelled.
@@ -249,7 +274,7 @@ export class Kernel {
  *
  * @typeParam T What `main` resolves to.
  * @param main The main task's function.
- * @param options `logErrors`, `debug`, `withMonitor`, `clock`.
+ * @param options `logErrors`, `debug`, `withMonitor`, `clock`, `schedule`.
  * @returns `main`'s result.
  *
  * @example Usage

@@ -201,12 +201,21 @@ export class Queue<T> implements AsyncIterable<T> {
 
   #take(): T {
     const item = this.#store.take();
-    if (this.#putters.length > 0) {
-      // Grant the freed slot to the first putter; it stores its item on resuming.
+    this.#grantRoom();
+    return item;
+  }
+
+  /**
+   * Grants free slots to waiting putters, first come first served: each
+   * woken putter owns a reserved slot and stores its item when it resumes.
+   * Called wherever room may have appeared, so no putter stays blocked while
+   * the queue has room.
+   */
+  #grantRoom(): void {
+    while (this.#putters.length > 0 && this.qsize() < this.#maxsize) {
       this.#reserved++;
       void _rescheduleTasks(this.#putters, 1);
     }
-    return item;
   }
 
   /**
@@ -248,8 +257,13 @@ export class Queue<T> implements AsyncIterable<T> {
 
   #deliver(item: T): void {
     this.#unfinished++;
-    if (this.#getters.length > 0) void _rescheduleTasks(this.#getters, 1, item);
-    else this.#store.push(item);
+    if (this.#getters.length > 0) {
+      // Straight to a waiting getter: the slot this put reserved is free again.
+      void _rescheduleTasks(this.#getters, 1, item);
+      this.#grantRoom();
+    } else {
+      this.#store.push(item);
+    }
   }
 
   /**

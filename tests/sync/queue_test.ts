@@ -8,6 +8,7 @@ import {
   sleep,
   spawn,
   type Task,
+  timeoutAfter,
 } from "@curio/curio";
 import { until, virtual } from "./_util.ts";
 
@@ -200,3 +201,43 @@ Deno.test("Queue keeps FIFO order across many items (storage compaction)", async
     assert.equal(expected, next);
   });
 });
+
+Deno.test("Queue(1): two get()s in one cycle leave no putter blocked while the queue has room", async () => {
+  // Two putters wait on a full Queue(1); two getters take in the same cycle.
+  // The first get frees a slot for putter 1, whose item then goes straight to
+  // the second getter: the slot is free again and putter 2 must get it.
+  const trace: string[] = [];
+  await run(async () => {
+    const q = new Queue<string>(1);
+    await q.put("x");
+    const p1 = await spawn(async () => {
+      await q.put("p1");
+      trace.push("p1 put");
+    });
+    const p2 = await spawn(async () => {
+      await q.put("p2");
+      trace.push("p2 put");
+    });
+    const g1 = await spawn(async () => trace.push(`g1 got ${await q.get()}`));
+    const g2 = await spawn(async () => trace.push(`g2 got ${await q.get()}`));
+    await p1.join();
+    await g1.join();
+    await g2.join();
+    await joinWithin(10, p2);
+    assert.equal(q.qsize(), 1, "putter 2's item is in the queue");
+    assert.equal(await q.get(), "p2");
+  }, virtual());
+  assert.deepEqual(trace, ["g1 got x", "p1 put", "g2 got p1", "p2 put"]);
+});
+
+/** Joins `task`, failing the test (instead of hanging) if it is still blocked after `seconds`. */
+async function joinWithin(seconds: number, task: Task): Promise<void> {
+  await timeoutAfter(seconds, () => task.join()).catch((error) => {
+    throw new Error(
+      `task ${task.name} is still blocked (${task.state}) though the queue has room`,
+      {
+        cause: error,
+      },
+    );
+  });
+}
