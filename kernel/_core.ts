@@ -229,13 +229,15 @@ function deliverPending(task: TaskCore): Promise<never> | undefined {
  * `trap.cleanup` to undo that registration if the trap is interrupted.
  *
  * A cancel or timeout that arrived while the task was not blocked is
- * delivered here instead of blocking.
+ * delivered here instead of blocking; so is a deadline that passed while
+ * the task computed (see Scheduler.beforeBlock).
  */
 export function suspend<T>(
   task: TaskCore,
   state: string,
   arm: (trap: Trap<T>) => void,
 ): Promise<T> {
+  task.sched.beforeBlock();
   const pending = deliverPending(task);
   if (pending !== undefined) return pending;
   const trap = new Trap<T>(task);
@@ -250,6 +252,7 @@ export function suspend<T>(
  * it. The hot path of every primitive, so it allocates no closures.
  */
 export function suspendInList(task: TaskCore, state: string, list: TrapList): Promise<unknown> {
+  task.sched.beforeBlock();
   const pending = deliverPending(task);
   if (pending !== undefined) return pending;
   const trap = new Trap(task);
@@ -528,6 +531,9 @@ export class Scheduler {
   /** Random choice among ready runnables (seeded schedules), or undefined for FIFO. */
   #random: (() => number) | undefined;
   #switches = 0;
+  /** performance.now() as beforeBlock() last read it, and at which switch. */
+  #seen = 0;
+  #seenAt = -1;
   /** True while the kernel lets the event loop run: the ready queue waits. */
   #yielding = false;
   #lastYield = performance.now();
@@ -789,19 +795,52 @@ export class Scheduler {
   }
 
   /**
-   * Hands the kernel to the next runnable. First, every few switches (and
-   * at every switch while a deadline is pending), a look at the time:
-   * expired deadlines fire, so a deadline that passed during synchronous
-   * code is raised at the task's next blocking operation; and after
-   * YIELD_MS of switching, the kernel lets the event loop run first.
+   * Called by suspend() before the task blocks: a deadline that passed while
+   * the task computed fires now, so it is raised right at this blocking
+   * operation (`sleep(0)` included), not some switches later. Only while a
+   * deadline is pending on a host timer (MockClock deadlines fire on jump).
+   * The reading also serves the switch that follows.
+   */
+  beforeBlock(): void {
+    if (this.#hostDeadline === Infinity) return;
+    const real = performance.now();
+    this.#seen = real;
+    this.#seenAt = this.#switches;
+    const now = this.#realTime ? real / 1000 : this.clock.now();
+    if (now >= this.#hostDeadline) {
+      this.#runTimers(now);
+      this.#armHost();
+    }
+  }
+
+  /**
+   * Hands the kernel to the next runnable. Every few switches the kernel
+   * looks at the time (or reuses beforeBlock's reading): expired deadlines
+   * fire, and after YIELD_MS of switching it lets the event loop run first.
    */
   #next(): void {
     if (this.#yielding) return;
-    const switches = ++this.#switches;
+    const switches = this.#switches++;
+    let real: number | undefined;
+    if (this.#seenAt === switches) real = this.#seen;
+    else if ((switches & (SWITCH_CHECK - 1)) === 0) {
+      real = performance.now();
+      if (this.#mock === undefined) {
+        const now = this.#realTime ? real / 1000 : this.clock.now();
+        if (now >= this.#hostDeadline) {
+          this.#runTimers(now);
+          this.#armHost();
+        }
+      }
+    }
     if (
-      ((this.#realTime && this.#hostDeadline !== Infinity) ||
-        (switches & (SWITCH_CHECK - 1)) === 0) && this.#lookAtTime()
-    ) return;
+      real !== undefined && real - this.#lastYield > YIELD_MS &&
+      this.#ready.length + this.#urgent.length > 0
+    ) {
+      this.#yielding = true;
+      yieldToHost(this.#endYield);
+      return;
+    }
     for (;;) {
       const item = this.#urgent.pop() ?? this.#pick();
       if (item === undefined) {
@@ -816,24 +855,6 @@ export class Scheduler {
       item.resume();
       if (holds) return;
     }
-  }
-
-  /** Fires expired deadlines; returns true if the kernel now yields to the event loop. */
-  #lookAtTime(): boolean {
-    const real = performance.now();
-    if (this.#mock === undefined) {
-      const now = this.#realTime ? real / 1000 : this.clock.now();
-      if (now >= this.#hostDeadline) {
-        this.#runTimers(now);
-        this.#armHost();
-      }
-    }
-    if (real - this.#lastYield > YIELD_MS && this.#ready.length + this.#urgent.length > 0) {
-      this.#yielding = true;
-      yieldToHost(this.#endYield);
-      return true;
-    }
-    return false;
   }
 
   #endYield = (): void => {
