@@ -33,6 +33,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { clearImmediate, setImmediate } from "node:timers";
 import { onJump } from "./_clock_events.ts";
+import { HostYield } from "./_host_yield.ts";
 import { type Clock, MockClock, monotonicClock } from "./clock.ts";
 import { CancelledError, CurioError, TaskTimeout } from "./errors.ts";
 import { type Expirable, TimeQueue, type TimerEntry } from "./_time_queue.ts";
@@ -40,8 +41,8 @@ import { type Expirable, TimeQueue, type TimerEntry } from "./_time_queue.ts";
 /** The task whose code is running, across awaits. Entered once per task. */
 export const context: AsyncLocalStorage<TaskCore> = new AsyncLocalStorage<TaskCore>();
 
-/** How long the kernel may switch between tasks before it lets Deno's event loop run. */
-const YIELD_MS = 2;
+/** How long (ms) the kernel may switch between tasks before it lets Deno's event loop run. */
+const YIELD_MS = 0.5;
 /** How many switches between two looks at the time when no deadline is pending (a power of two). */
 const SWITCH_CHECK = 16;
 
@@ -491,20 +492,6 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-const ONE_BYTE = new Uint8Array(1);
-
-/**
- * Lets Deno's event loop poll timers *and* I/O, then calls `then`. Neither
- * setImmediate nor a message port makes Deno poll sockets while the kernel
- * keeps it busy (measured: an echo round trip took ~240 ms under a sleep(0)
- * spinner); an awaited op that really goes to Deno's thread pool does. The
- * setImmediate after it puts the resumption behind every callback that
- * poll made due.
- */
-function yieldToHost(then: () => void): void {
-  crypto.subtle.digest("SHA-1", ONE_BYTE).then(() => setImmediate(then));
-}
-
 export class Scheduler {
   readonly clock: Clock;
   readonly logErrors: boolean;
@@ -541,7 +528,8 @@ export class Scheduler {
   #firing = false;
   #checkArmed = false;
   #timers = new TimeQueue();
-  #host: ReturnType<typeof setTimeout> | undefined = undefined;
+  #hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #stepAside = new HostYield();
   #hostDeadline = Infinity;
   #running = false;
   /** The clock is the real monotonic one: one performance.now() reading serves deadlines and yields. */
@@ -579,14 +567,15 @@ export class Scheduler {
   /** Stops serving timers, so nothing of the kernel keeps Deno alive. */
   stop(): void {
     this.#running = false;
+    this.#stepAside.close();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#idleHandle?.clear();
     this.#idleHandle = undefined;
     this.#idlePending = false;
-    if (this.#host !== undefined) {
-      clearTimeout(this.#host);
-      this.#host = undefined;
+    if (this.#hostTimer !== undefined) {
+      clearTimeout(this.#hostTimer);
+      this.#hostTimer = undefined;
       this.#hostDeadline = Infinity;
     }
   }
@@ -838,7 +827,7 @@ export class Scheduler {
       this.#ready.length + this.#urgent.length > 0
     ) {
       this.#yielding = true;
-      yieldToHost(this.#endYield);
+      this.#stepAside.stepAside(this.#endYield);
       return;
     }
     for (;;) {
@@ -924,17 +913,17 @@ export class Scheduler {
     if (!this.#running) return;
     const next = this.#timers.next();
     if (next === this.#hostDeadline) return;
-    if (this.#host !== undefined) clearTimeout(this.#host);
-    this.#host = undefined;
+    if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
+    this.#hostTimer = undefined;
     this.#hostDeadline = Infinity;
     if (next === undefined) return;
     this.#hostDeadline = next;
     const ms = Math.max(0, Math.ceil((next - this.clock.now()) * 1000));
-    this.#host = setTimeout(this.#onHostTimer, ms);
+    this.#hostTimer = setTimeout(this.#onHostTimer, ms);
   }
 
   #onHostTimer = (): void => {
-    this.#host = undefined;
+    this.#hostTimer = undefined;
     this.#hostDeadline = Infinity;
     this.#runTimers(this.clock.now());
     this.#armHost();

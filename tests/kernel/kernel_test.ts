@@ -4,6 +4,7 @@ import {
   CurioError,
   Kernel,
   MockClock,
+  openConnection,
   Queue,
   run,
   sleep,
@@ -225,4 +226,46 @@ Deno.test("no starvation: sleep(0) spinners and queue ping-pong let timers and f
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("no starvation: socket round trips complete while 100 tasks spin on sleep(0)", async () => {
+  // Deno polls sockets only when its runtime parks (or every 61 ticks): the
+  // kernel's step aside must make it park, not just run timers. The bound
+  // on the spinners fails the test instead of hanging if sockets starve.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  const echo = (async () => {
+    const conn = await listener.accept();
+    const buf = new Uint8Array(64);
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+      await conn.write(buf.subarray(0, n));
+    }
+    conn.close();
+  })();
+  let spins = 0;
+  await run(async () => {
+    let stop = false;
+    const spinners = [];
+    for (let i = 0; i < 100; i++) {
+      spinners.push(
+        await spawn(async () => {
+          while (!stop) {
+            await sleep(0);
+            if (++spins > 20_000_000) throw new Error("sockets starved while tasks spun");
+          }
+        }),
+      );
+    }
+    const sock = await openConnection("127.0.0.1", port);
+    for (let i = 0; i < 20; i++) {
+      await sock.sendall(new Uint8Array([i]));
+      assert.deepEqual(await sock.recv(64), new Uint8Array([i]), `round trip ${i}`);
+    }
+    stop = true;
+    await sock.close();
+    for (const t of spinners) await t.join();
+  });
+  await echo;
+  listener.close();
+  assert(spins > 0, "the spinners ran meanwhile");
 });
