@@ -1,10 +1,18 @@
-// Random cancellation fuzz: many tasks doing random mixes of queue, lock,
-// semaphore, condition, event and sleep operations, often under random
-// (sometimes nested) timeouts, while a chaos task cancels random tasks. Each
-// iteration is one kernel run under MockClock, driven by a seeded PRNG, so a
-// failing seed can be replayed (CURIO_FUZZ_SEED). After every run the same
-// invariants as the sweep are checked: nothing lost or duplicated, nobody
-// hung, every finally ran, the primitives are back at rest.
+// Random cancellation fuzz and schedule exploration: many tasks doing random
+// mixes of queue, lock, semaphore, condition, event and sleep operations,
+// often under random (sometimes nested) timeouts, while a chaos task cancels
+// random tasks. Each iteration is one kernel run under MockClock and a seeded
+// schedule (`schedule: { seed }`: the kernel picks a random ready task at each
+// switch), so the same seed replays the same interleaving exactly
+// (CURIO_FUZZ_SEED), and many seeds explore many interleavings, including
+// several wakes meeting in one cycle. The queue under test is a Queue,
+// PriorityQueue or LifoQueue of size 1 to 3, drawn per seed.
+//
+// Invariants: while the run goes on, a checker task looks at every task it
+// can see: no putter blocked while the queue has room, no getter blocked
+// while items wait, at most one lock holder, permits never exceeded. After
+// the run: nothing lost or duplicated (items in = items out + items queued),
+// nobody hung, every finally ran, the primitives are back at rest.
 
 import {
   BoundedSemaphore,
@@ -13,8 +21,10 @@ import {
   currentTask,
   Event,
   ignoreAfter,
+  LifoQueue,
   Lock,
   MockClock,
+  PriorityQueue,
   Queue,
   run,
   Semaphore,
@@ -66,6 +76,17 @@ export interface FuzzOptions {
   realLimitMs?: number;
   /** Makes the lock under test (default `new Lock()`); the self-test passes a broken one. */
   makeLock?: () => FuzzLock;
+  /** Makes the queue under test (default: drawn from the seed); the self-test passes a broken one. */
+  makeQueue?: (maxsize: number) => FuzzQueue;
+}
+
+/** What the fuzz needs of a queue. */
+export interface FuzzQueue {
+  put(item: string): Promise<void>;
+  get(): Promise<string>;
+  full(): boolean;
+  empty(): boolean;
+  qsize(): number;
 }
 
 /** What the fuzz needs of a lock. */
@@ -113,12 +134,19 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
   const realLimitMs = options.realLimitMs ?? 5000;
   const problems: string[] = [];
   const result: FuzzResult = { seed, problems, ops: 0, cancels: 0, timeouts: 0 };
+  const maxsize = 1 + rng.int(3);
+  const kind = rng.pick(["Queue", "PriorityQueue", "LifoQueue"] as const);
 
   const lock: FuzzLock = options.makeLock?.() ?? new Lock();
   const sem = new Semaphore(2);
   const bsem = new BoundedSemaphore(2);
   const cond = new Condition();
-  const queue = new Queue<string>(2);
+  const queue: FuzzQueue = options.makeQueue?.(maxsize) ??
+    (kind === "PriorityQueue"
+      ? new PriorityQueue<string>(maxsize)
+      : kind === "LifoQueue"
+      ? new LifoQueue<string>(maxsize)
+      : new Queue<string>(maxsize));
   const event = new Event();
   const holders = { lock: 0, sem: 0, bsem: 0 };
   let condCount = 0;
@@ -229,12 +257,36 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
     }
   };
 
+  let queueProblems = 0;
+  const checkQueue = (): void => {
+    if (queueProblems > 0) return; // one report is enough
+    const states = workers.map((t) => t.state);
+    const putters = states.filter((s) => s === "QUEUE_PUT").length;
+    const getters = states.filter((s) => s === "QUEUE_GET").length;
+    const moving = states.filter((s) => s === "READY" || s === "RUNNING").length;
+    if (putters > 0 && !queue.full()) {
+      queueProblems++;
+      problems.push(
+        `${kind}(${maxsize}): ${putters} putter(s) blocked while the queue has room (qsize ${queue.qsize()})`,
+      );
+    }
+    // A getter waits only on an empty queue; slots granted to putters that
+    // have not run yet count in qsize(), hence the allowance.
+    if (getters > 0 && queue.qsize() > moving) {
+      queueProblems++;
+      problems.push(
+        `${kind}(${maxsize}): ${getters} getter(s) blocked while ${queue.qsize()} item(s) wait`,
+      );
+    }
+  };
+
   const worker = (me: number, plan: Array<[Op, number, number, number]>) => async () => {
     openGuards++;
     try {
       for (let n = 0; n < plan.length; n++) {
         const [op, work, timeout, depth] = plan[n]!;
         result.ops++;
+        checkQueue();
         if (depth === 0) {
           await perform(op, me, n, work);
           continue;
@@ -294,6 +346,14 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
           }
         }, { daemon: true, name: "watchdog" });
         void watchdog;
+        const checker = await spawn(async () => {
+          // Runs between other tasks' operations, every 0.05 virtual seconds.
+          for (;;) {
+            await sleep(0.05);
+            checkQueue();
+          }
+        }, { daemon: true, name: "checker" });
+        void checker;
         for (let w = 0; w < nWorkers; w++) {
           workers.push(await spawn(worker(w, plans[w]!), { name: `worker ${w}` }));
         }
@@ -314,7 +374,7 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
           if (e instanceof CancelledError && e.constructor === CancelledError) continue;
           problems.push(`${t.name} ended with ${describe(e)}`);
         }
-      }, { clock, logErrors: false }).then(() => "done" as const, (e) => {
+      }, { clock, logErrors: false, schedule: { seed } }).then(() => "done" as const, (e) => {
         problems.push(`run() rejected with ${describe(e)}`);
         return "done" as const;
       }),

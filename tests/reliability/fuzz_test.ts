@@ -1,15 +1,16 @@
-// Random cancellation fuzz (see _fuzz.ts). CI runs a few hundred seeded
-// iterations; CURIO_FUZZ_ITERATIONS raises the count and CURIO_FUZZ_SEED
-// replays a failing seed:
+// Random cancellation fuzz and schedule exploration (see _fuzz.ts). CI runs
+// 1,000 seeded iterations; `deno task explore` runs 20,000.
+// CURIO_FUZZ_ITERATIONS sets the count and CURIO_FUZZ_SEED replays a failing
+// seed (the same operations under the same interleaving):
 //   CURIO_FUZZ_SEED=1234 CURIO_FUZZ_ITERATIONS=1 deno test -A tests/reliability/fuzz_test.ts
 
 import assert from "node:assert/strict";
-import { _futureWait } from "@curio/curio/traps";
+import { _futureWait, _rescheduleTasks, _waitOnQueue, KernelQueue } from "@curio/curio/traps";
 import { fuzz, Rng } from "./_fuzz.ts";
 import { socketFuzzOnce } from "./_socket_fuzz.ts";
 
 const BASE = Number(Deno.env.get("CURIO_FUZZ_SEED") ?? 0x5eed);
-const ITERATIONS = Number(Deno.env.get("CURIO_FUZZ_ITERATIONS") ?? 300);
+const ITERATIONS = Number(Deno.env.get("CURIO_FUZZ_ITERATIONS") ?? 1000);
 
 Deno.test("Rng: a seed always yields the same sequence", () => {
   const a = new Rng(42);
@@ -20,7 +21,7 @@ Deno.test("Rng: a seed always yields the same sequence", () => {
   assert(xs.every((x) => x >= 0 && x < 1));
 });
 
-Deno.test(`fuzz: ${ITERATIONS} seeded runs of random operations under cancels and timeouts`, async () => {
+Deno.test(`fuzz: ${ITERATIONS} seeded runs of random operations under seeded schedules, cancels and timeouts`, async () => {
   const { failures, ops, cancels, timeouts } = await fuzz(BASE, ITERATIONS);
   if (failures.length > 0) {
     const shown = failures.slice(0, 10).join("\n  ");
@@ -59,6 +60,48 @@ Deno.test("fuzz: catches a lock that hands itself to a cancelled waiter", async 
   const { failures } = await fuzz(1, 50, { makeLock: () => new LeakyLock(), realLimitMs: 2000 });
   assert(failures.length > 0, "the fuzz did not notice a lost lock");
   assert.match(failures[0]!, /^seed \d+: .*(hung|Lock is still held|wedged)/);
+});
+
+Deno.test("fuzz: catches a bounded queue that loses a putter's wake-up", async () => {
+  // The bug the schedule exploration found in Queue: a freed slot is granted
+  // to a putter only by get(); when that putter's item then goes straight to
+  // a waiting getter, the slot is free again but the next putter sleeps on.
+  class ForgetfulQueue {
+    #items: string[] = [];
+    #getters = new KernelQueue();
+    #putters = new KernelQueue();
+    #reserved = 0;
+    constructor(readonly maxsize: number) {}
+    qsize(): number {
+      return this.#items.length + this.#reserved;
+    }
+    full(): boolean {
+      return this.qsize() >= this.maxsize;
+    }
+    empty(): boolean {
+      return this.qsize() === 0;
+    }
+    async get(): Promise<string> {
+      if (this.#items.length === 0) return await _waitOnQueue(this.#getters, "QUEUE_GET") as string;
+      const item = this.#items.shift()!;
+      if (this.#putters.length > 0) {
+        this.#reserved++;
+        await _rescheduleTasks(this.#putters, 1);
+      }
+      return item;
+    }
+    async put(item: string): Promise<void> {
+      if (this.#putters.length > 0 || this.full()) {
+        await _waitOnQueue(this.#putters, "QUEUE_PUT");
+        this.#reserved--;
+      }
+      if (this.#getters.length > 0) await _rescheduleTasks(this.#getters, 1, item);
+      else this.#items.push(item);
+    }
+  }
+  const { failures } = await fuzz(1, 300, { makeQueue: () => new ForgetfulQueue(1) });
+  assert(failures.length > 0, "the fuzz did not notice a putter left blocked with room");
+  assert.match(failures.join("\n"), /putter\(s\) blocked while the queue has room/);
 });
 
 const SOCKET_ITERATIONS = Number(Deno.env.get("CURIO_SOCKET_FUZZ_ITERATIONS") ?? 15);
