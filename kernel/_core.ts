@@ -515,6 +515,9 @@ export class Scheduler {
   #ready = new RunQueue();
   /** Parents resuming after a child's first cycle; they go before the ready queue, newest first. */
   #urgent: Trap[] = [];
+  /** The child whose first cycle runs synchronously inside spawn() right now, and its parent. */
+  #firstCycle: TaskCore | undefined = undefined;
+  #firstCycleParent: TaskCore | undefined = undefined;
   /** Random choice among ready runnables (seeded schedules), or undefined for FIFO. */
   #random: (() => number) | undefined;
   #switches = 0;
@@ -613,26 +616,48 @@ export class Scheduler {
     wrap: (core: TaskCore) => T,
   ): Promise<T> {
     const core = this.#create(fn, name, daemon, false);
-    const back = new Trap<T>(parent);
-    back.preset(wrap(core));
+    const task = wrap(core);
     if (this.holder === parent || (this.holder === undefined && !this.#yielding)) {
-      this.runFirstCycle(core, back as Trap);
-      if (this.holder !== undefined) this.#armCheck();
-    } else {
-      this.ready(new Start(core, back as Trap));
+      // The common case: the child blocks in the synchronous part of its
+      // first cycle, and release() hands the kernel straight back to the
+      // parent. Only a child still holding when #run returns (it awaits a
+      // helper, or is about to finish) makes the parent wait its turn.
+      const outer = this.#firstCycle;
+      const outerParent = this.#firstCycleParent;
+      this.#firstCycle = core;
+      this.#firstCycleParent = parent;
+      this.holder = core;
+      try {
+        this.#run(core);
+      } finally {
+        this.#firstCycle = outer;
+        this.#firstCycleParent = outerParent;
+      }
+      if (this.holder === parent) return Promise.resolve(task);
+      const back = new Trap<T>(parent);
+      back.preset(task);
+      this.#resumeAfter(back as Trap);
+      this.#armCheck();
+      return back.promise;
     }
+    const back = new Trap<T>(parent);
+    back.preset(task);
+    this.ready(new Start(core, back as Trap));
     return back.promise;
   }
 
-  /** Runs `core`'s first cycle now, holding the kernel; `back` (its parent) resumes next. */
+  /** Runs `core`'s queued first cycle, holding the kernel; `back` (its parent) resumes next. */
   runFirstCycle(core: TaskCore, back: Trap | undefined): void {
-    if (back !== undefined) {
-      back.task.queued++;
-      back.task.state = "READY";
-      this.#urgent.push(back);
-    }
+    if (back !== undefined) this.#resumeAfter(back);
     this.holder = core;
     this.#run(core);
+  }
+
+  /** `back`'s task resumes next, ahead of the ready queue (a parent after a child's first cycle). */
+  #resumeAfter(back: Trap): void {
+    back.task.queued++;
+    back.task.state = "READY";
+    this.#urgent.push(back);
   }
 
   #create(fn: () => unknown, name: string, daemon: boolean, isMain: boolean): TaskCore {
@@ -779,6 +804,11 @@ export class Scheduler {
   /** `task` blocked or finished: if it held the kernel, the next ready runnable runs. */
   release(task: TaskCore): void {
     if (this.holder !== task) return;
+    if (task === this.#firstCycle) {
+      // Blocked inside spawn(): the parent carries on, as spawnFrom() returns.
+      this.holder = this.#firstCycleParent;
+      return;
+    }
     this.holder = undefined;
     this.#next();
   }
