@@ -325,7 +325,14 @@ Deno.test("Lock: a waiter cancelled in acquire() handles it before cancel() retu
     trace.push(lck.locked()); // released to nobody: the cancelled waiter is gone
   });
   // curio 1.x: sleep, lock_wait, cancel_start, lock_cancel, cancel_done (rule 4).
-  assert.deepEqual(trace, ["lock_wait", "sleep", "cancel_start", "lock_cancel", "cancel_done", false]);
+  assert.deepEqual(trace, [
+    "lock_wait",
+    "sleep",
+    "cancel_start",
+    "lock_cancel",
+    "cancel_done",
+    false,
+  ]);
 });
 
 Deno.test("Lock: acquire() under timeoutAfter() times out while the holder sleeps on", async () => {
@@ -1201,5 +1208,11 @@ Deno.test("Queue: join() waiters all wake at the last taskDone(); the caller of 
     trace.push("taskDone carries on");
     await joinAll(joiners);
   });
-  assert.deepEqual(trace, ["j1 joins", "j2 joins", "taskDone carries on", "j1 joined", "j2 joined"]);
+  assert.deepEqual(trace, [
+    "j1 joins",
+    "j2 joins",
+    "taskDone carries on",
+    "j1 joined",
+    "j2 joined",
+  ]);
 });
