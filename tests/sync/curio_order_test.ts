@@ -1216,3 +1216,57 @@ Deno.test("Queue: join() waiters all wake at the last taskDone(); the caller of 
     "j2 joined",
   ]);
 });
+
+Deno.test("PriorityQueue: a woken getter takes the smallest item queued by the time it runs", async () => {
+  const trace = await traceOf(async (trace) => {
+    const q = new PriorityQueue<number>();
+    const consumer = await spawn(async () => {
+      trace.push("consumer waits");
+      for (let i = 0; i < 3; i++) trace.push(await q.get());
+    });
+    // The first put wakes the consumer; it runs only once main blocks (rule
+    // 2), and by then 1 and 3 are queued too.
+    await q.put(5);
+    await q.put(1);
+    await q.put(3);
+    trace.push("producer carries on", q.qsize());
+    await consumer.join();
+  });
+  // curio 1.x gets the same order (its put() stores the item and wakes the
+  // getter, which takes the smallest when it runs).
+  assert.deepEqual(trace, ["consumer waits", "producer carries on", 2, 1, 3, 5]);
+});
+
+Deno.test("LifoQueue: a woken getter takes the newest item queued by the time it runs", async () => {
+  const trace = await traceOf(async (trace) => {
+    const q = new LifoQueue<number>();
+    const consumer = await spawn(async () => {
+      trace.push("consumer waits");
+      for (let i = 0; i < 3; i++) trace.push(await q.get());
+    });
+    for (const n of [1, 2, 3]) await q.put(n);
+    trace.push("producer carries on");
+    await consumer.join();
+  });
+  assert.deepEqual(trace, ["consumer waits", "producer carries on", 3, 2, 1]);
+});
+
+Deno.test("PriorityQueue: an item kept for a woken getter cannot be taken by a get() that runs before it", async () => {
+  const trace = await traceOf(async (trace) => {
+    const q = new PriorityQueue<number>();
+    const waiter = await spawn(async () => {
+      trace.push(`waiter got ${await q.get()}`);
+    });
+    await q.put(5); // kept for the waiter, which has not run yet
+    trace.push(q.qsize(), q.empty());
+    const newcomer = await spawn(async () => {
+      trace.push(`newcomer got ${await q.get()}`); // must wait: nothing is free
+    });
+    trace.push(newcomer.state);
+    await q.put(1);
+    await joinAll([waiter, newcomer]);
+    trace.push(q.qsize());
+  });
+  // Both were woken before either ran; each takes the smallest left.
+  assert.deepEqual(trace, [0, true, "QUEUE_GET", "waiter got 1", "newcomer got 5", 0]);
+});
