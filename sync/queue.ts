@@ -16,7 +16,10 @@ import { outsideTask } from "./_task_check.ts";
  *   (state `QUEUE_PUT`) while the queue is full.
  * - `get()` waits (state `QUEUE_GET`) while the queue is empty; waiting
  *   getters are served in FIFO order, and a `put()` hands its item straight
- *   to the first of them. Waiting putters are served in FIFO order too.
+ *   to the first of them. (In a `PriorityQueue` or `LifoQueue` the `put()`
+ *   keeps an item for that getter instead, which takes the item that is next
+ *   when it runs: the smallest, or the newest.) Waiting putters are served
+ *   in FIFO order too.
  * - `join()` waits (state `QUEUE_JOIN`) until every item put has been marked
  *   processed with `taskDone()`.
  * - Getting from a non-empty queue, or putting into one with room, completes
@@ -60,12 +63,24 @@ export class Queue<T> implements AsyncIterable<T> {
   #joiners = new KernelQueue();
   /** Putters woken for a free slot that have not yet stored their item. */
   #reserved = 0;
+  /**
+   * False for stores that do not give items out in the order they were put
+   * (priority, LIFO): a put() cannot pick a waiting getter's item then.
+   */
+  #handOff = true;
+  /**
+   * Stored items kept for getters that were woken but have not run yet
+   * (only when `#handOff` is false): they do not count in `qsize()`, and no
+   * other `get()` may take them.
+   */
+  #promised = 0;
   /** Items put and not yet marked done. */
   #unfinished = 0;
 
   static {
     storeHooks.install = (queue, store) => {
       (queue as Queue<unknown>).#store = store;
+      (queue as Queue<unknown>).#handOff = false;
     };
   }
 
@@ -161,7 +176,7 @@ export class Queue<T> implements AsyncIterable<T> {
    * ```
    */
   qsize(): number {
-    return this.#store.length + this.#reserved;
+    return this.#store.length - this.#promised + this.#reserved;
   }
 
   /**
@@ -188,7 +203,7 @@ export class Queue<T> implements AsyncIterable<T> {
    */
   get(): Promise<T> {
     // Not `async`: every await layer costs a microtask turn per item.
-    if (this.#store.length === 0) return this.#waitGet();
+    if (this.#store.length === this.#promised) return this.#waitGet();
     const refused = outsideTask("get from a queue");
     if (refused !== undefined) return refused;
     return Promise.resolve(this.#take());
@@ -196,7 +211,14 @@ export class Queue<T> implements AsyncIterable<T> {
 
   #waitGet(): Promise<T> {
     // A put() wakes the first getter with its item: being woken means owning it.
-    return _waitOnQueue(this.#getters, "QUEUE_GET") as Promise<T>;
+    if (this.#handOff) return _waitOnQueue(this.#getters, "QUEUE_GET") as Promise<T>;
+    // Priority/LIFO: the put() kept an item for this getter, which takes the
+    // one that is next when it runs (the waker carried on meanwhile and may
+    // have put a smaller or newer one).
+    return _waitOnQueue(this.#getters, "QUEUE_GET").then(() => {
+      this.#promised--;
+      return this.#store.take(); // qsize() is unchanged: no room to grant
+    });
   }
 
   #take(): T {
@@ -221,7 +243,8 @@ export class Queue<T> implements AsyncIterable<T> {
   /**
    * Adds an item, waiting (state `QUEUE_PUT`) behind earlier putters while
    * the queue is full. If a task is waiting in `get()`, the item goes
-   * straight to it.
+   * straight to it (in a `PriorityQueue` or `LifoQueue`, an item is kept for
+   * it, which it picks when it runs).
    *
    * @param item The item.
    * @throws {CurioError} If it has to wait outside a task.
@@ -257,13 +280,18 @@ export class Queue<T> implements AsyncIterable<T> {
 
   #deliver(item: T): void {
     this.#unfinished++;
-    if (this.#getters.length > 0) {
-      // Straight to a waiting getter: the slot this put reserved is free again.
-      void _rescheduleTasks(this.#getters, 1, item);
-      this.#grantRoom();
-    } else {
+    if (this.#getters.length === 0) {
       this.#store.push(item);
+      return;
     }
+    // To a waiting getter: the slot this put reserved is free again.
+    if (this.#handOff) void _rescheduleTasks(this.#getters, 1, item);
+    else {
+      this.#store.push(item);
+      this.#promised++;
+      void _rescheduleTasks(this.#getters, 1);
+    }
+    this.#grantRoom();
   }
 
   /**
