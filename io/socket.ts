@@ -19,6 +19,11 @@
  * - Binding a stream socket also listens (Deno has no bind-only state), and
  *   a bound stream socket cannot `connect`.
  * - UDP needs `--unstable-net` (set in this package's deno.json).
+ * - Socket options: Deno has no setsockopt(2). `Socket.setsockopt` applies
+ *   `SO_REUSEPORT`, `SO_KEEPALIVE` and `TCP_NODELAY` through Deno's own
+ *   options, records `SO_REUSEADDR` (Deno's TCP listeners always set it),
+ *   and throws an Error naming any other option (`SO_RCVBUF`, `SO_LINGER`,
+ *   ...).
  *
  * Permissions: `--allow-net` for sockets and DNS, `--allow-read`/`--allow-write`
  * for Unix socket paths, `--allow-sys=hostname` for `gethostname()`,
@@ -36,26 +41,66 @@ import {
   AF_INET,
   AF_INET6,
   AF_UNIX,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPV6_V6ONLY,
   SHUT_RD,
   SHUT_RDWR,
   SHUT_WR,
+  SO_BROADCAST,
+  SO_ERROR,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  SO_RCVBUF,
+  SO_RCVTIMEO,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SO_SNDBUF,
+  SO_SNDTIMEO,
+  SO_TYPE,
   SOCK_DGRAM,
   SOCK_STREAM,
+  SOL_SOCKET,
+  TCP_KEEPCNT,
+  TCP_KEEPIDLE,
+  TCP_KEEPINTVL,
+  TCP_NODELAY,
 } from "./_constants.ts";
 import { internals } from "./_socket_internal.ts";
 import { Socket } from "./socket_wrapper.ts";
 
 export { AF_INET, AF_INET6, AF_UNIX, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_DGRAM, SOCK_STREAM };
+export {
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPV6_V6ONLY,
+  SO_BROADCAST,
+  SO_ERROR,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  SO_RCVBUF,
+  SO_RCVTIMEO,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SO_SNDBUF,
+  SO_SNDTIMEO,
+  SO_TYPE,
+  SOL_SOCKET,
+  TCP_KEEPCNT,
+  TCP_KEEPIDLE,
+  TCP_KEEPINTVL,
+  TCP_NODELAY,
+};
 export { Socket };
 
 /** Raw sockets (listed by `getaddrinfo` only when asked for; Deno cannot open them). */
 export const SOCK_RAW = 3;
 /** Unspecified family (`getaddrinfo`: any). */
 export const AF_UNSPEC = 0;
-/** TCP protocol number. */
-export const IPPROTO_TCP = 6;
-/** UDP protocol number. */
-export const IPPROTO_UDP = 17;
 /** `getnameinfo` flag: return the numeric host. */
 export const NI_NUMERICHOST = 1;
 /** `getnameinfo` flag: return the numeric port. */
