@@ -1237,7 +1237,7 @@ export class Socket {
             `Cannot ${action}: Deno offers it only on plain TCP connections, not on TLS ones (set it before wrapping the socket)`,
           );
         }
-        conn?.[method]!(on === 1);
+        if (conn !== undefined) conn[method]!(on === 1);
         break;
       }
       case "SO_BROADCAST":
