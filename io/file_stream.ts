@@ -346,7 +346,8 @@ export class FileStream {
     if (!(data instanceof Uint8Array)) {
       throw new TypeError("Cannot write: expected a Uint8Array");
     }
-    return (await this.#writer("write").writeAll(data, "write"))!;
+    // "bytesWritten" even over a socket (whose own sendall says "bytesSent").
+    return (await this.#writer("write").writeAll(data, "write", false, true, "bytesWritten"))!;
   }
 
   /**

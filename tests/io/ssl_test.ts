@@ -9,46 +9,13 @@ import {
   wrapSocket,
 } from "@curio/curio/ssl";
 import { socket, socketpair } from "@curio/curio/socket";
+import { hasOpenssl, makeCert } from "./_tls_certs.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-async function hasOpenssl(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("openssl", { args: ["version"], stdout: "null" })
-      .output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
 const opensslMissing = !(await hasOpenssl());
 if (opensslMissing) console.warn("ssl_test: openssl not found; skipping certificate tests");
-
-/**
- * A CA and a server certificate it signed, for `localhost` and 127.0.0.1, in
- * a fresh temp dir. (rustls refuses a CA certificate used as a server's own,
- * so the usual one-command self-signed certificate will not do.)
- */
-async function makeCert(): Promise<{ dir: string; cert: string; key: string; ca: string }> {
-  const dir = await Deno.makeTempDir();
-  const sh = [
-    "set -e",
-    `cd '${dir}'`,
-    "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=curio-test-ca -keyout ca.key -out ca.pem",
-    "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout key.pem -out server.csr",
-    "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf",
-    "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext.cnf -out cert.pem",
-  ].join("\n");
-  const { success, stderr } = await new Deno.Command("sh", {
-    args: ["-c", sh],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!success) throw new Error(`openssl failed: ${new TextDecoder().decode(stderr)}`);
-  return { dir, cert: `${dir}/cert.pem`, key: `${dir}/key.pem`, ca: `${dir}/ca.pem` };
-}
 
 async function echo(client: Socket): Promise<void> {
   while (true) {
