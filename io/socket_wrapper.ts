@@ -225,7 +225,9 @@ export class Socket {
     internals.parts = (sock) => ({
       reader: sock.#streamReader("make a stream"),
       writer: sock.#streamWriter("make a stream"),
-      raw: sock.#conn,
+      get raw() {
+        return sock.#conn; // read late: a socketpair() socket connects after this
+      },
       close: () => sock.close(),
       closeWrite: () => sock.#whenOpen().then((c) => c.closeWrite()),
     });
@@ -1462,7 +1464,15 @@ export class Socket {
     }
     const reader = mode === "rb" ? this.#streamReader("makefile") : null;
     const writer = mode === "wb" ? this.#streamWriter("makefile") : null;
-    const parts: StreamParts = { reader, writer, raw: this.#conn, close: async () => {} };
+    const conn = () => this.#conn; // read late: a socketpair() socket connects after this
+    const parts: StreamParts = {
+      reader,
+      writer,
+      get raw() {
+        return conn();
+      },
+      close: async () => {},
+    };
     return new FileStream({ [streamParts]: () => parts } as never);
   }
 

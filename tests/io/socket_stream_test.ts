@@ -274,3 +274,43 @@ for (const [transport, makePair] of transports) {
     }
   }
 }
+
+Deno.test("SocketStream.blocking() throws while bytes are buffered, and hands out the connection once they are read", async () => {
+  await run(async () => {
+    const [a, b] = socketpair();
+    await using sa = a.asStream();
+    await using sb = b.asStream();
+    await sa.write(enc("one\ntwo\n"));
+    assert.equal(dec(await sb.readline()), "one\n"); // "two\n" stays in the buffer
+    assert.throws(
+      () => sb.blocking(),
+      { message: /^Cannot hand out the wrapped object: 4 bytes are still buffered in this stream/ },
+    );
+    assert.equal(dec(await sb.readline()), "two\n");
+    const raw = sb.blocking() as Deno.Conn;
+    assert.equal(typeof raw.read, "function", "the socket's Deno.Conn");
+    await sa.write(enc("raw"));
+    const buf = new Uint8Array(10);
+    assert.equal(dec(buf.subarray(0, (await raw.read(buf))!)), "raw");
+  });
+});
+
+Deno.test("Socket.makefile('rb').blocking() throws while bytes are buffered or a read is in flight", async () => {
+  await run(async () => {
+    const [a, b] = socketpair();
+    await using _a = a;
+    await using _b = b;
+    const r = b.makefile("rb");
+    await a.sendall(enc("abc"));
+    assert.equal(dec(await r.read(1)), "a");
+    assert.throws(() => r.blocking(), /2 bytes are still buffered/);
+    assert.equal(dec(await r.read()), "bc");
+    // A read cancelled by a timeout leaves Deno's read running: its bytes
+    // will land in the stream, so the raw connection is not handed out yet.
+    await ignoreAfter(0.01, () => r.read());
+    assert.throws(() => r.blocking(), /still in flight/);
+    await a.sendall(enc("d"));
+    assert.equal(dec(await r.read()), "d");
+    assert.equal(r.blocking(), b.blocking());
+  });
+});
