@@ -69,6 +69,7 @@ import {
   TCP_NODELAY,
 } from "./_constants.ts";
 import { internals } from "./_socket_internal.ts";
+import { withWhat } from "./_errors.ts";
 import { Socket } from "./socket_wrapper.ts";
 
 export { AF_INET, AF_INET6, AF_UNIX, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_DGRAM, SOCK_STREAM };
@@ -339,7 +340,7 @@ async function resolveDns(
     );
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
+    throw withWhat(error, `Cannot resolve host "${name}"`);
   }
 }
 

@@ -34,6 +34,7 @@ import {
 } from "./_constants.ts";
 import { internals } from "./_socket_internal.ts";
 import { cannotReason, optionName } from "./_sockopt.ts";
+import { showAddress, withWhat } from "./_errors.ts";
 import { FileStream } from "./file_stream.ts";
 import { SocketStream } from "./socket_stream.ts";
 
@@ -954,7 +955,7 @@ export class Socket {
         // The connection may still be made: close it when it is.
         pending.then((conn) => closeQuietly(conn), () => {});
       }
-      throw error;
+      throw withWhat(error, `Cannot connect to ${showAddress(address)}`);
     } finally {
       this.#connecting = false;
     }
@@ -1022,6 +1023,16 @@ export class Socket {
    * ```
    */
   bind(address: Address): void {
+    try {
+      this.#bind(address);
+    } catch (error) {
+      // Our own errors already say what failed; Deno's say only why.
+      if (!(error instanceof Error) || error.message.startsWith("Cannot ")) throw error;
+      throw withWhat(error, `Cannot bind to ${showAddress(address)}`);
+    }
+  }
+
+  #bind(address: Address): void {
     this.#open("bind");
     if (this.#conn !== undefined || this.#listener !== undefined || this.#dgram !== undefined) {
       throw new Error("Cannot bind: the socket is already bound or connected");

@@ -721,3 +721,52 @@ Deno.test("Socket.setsockopt()/getsockopt() name the option Deno cannot handle, 
   await s.close();
   assert.throws(() => s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1), Deno.errors.BadResource);
 });
+
+// --- errors that name what failed ------------------------------------------
+
+Deno.test("Socket.connect() errors name the address and keep Deno's class, code and cause", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close(); // nothing listens there now
+  const dir = await Deno.makeTempDir();
+  try {
+    await run(async () => {
+      await using s = socket();
+      const err = await s.connect(["127.0.0.1", port]).catch((e) => e);
+      assert(
+        err instanceof Deno.errors.ConnectionRefused,
+        `expected ConnectionRefused, got ${err}`,
+      );
+      assert(err.message.startsWith(`Cannot connect to 127.0.0.1:${port}: `), err.message);
+      assert.equal(err.name, "ConnectionRefused");
+      assert.equal((err as { code?: string }).code, "ECONNREFUSED");
+      assert(err.cause instanceof Deno.errors.ConnectionRefused, "Deno's own error is the cause");
+      assert.equal(await s.connectEx(["127.0.0.1", port]), 111, "connectEx still sees the errno");
+      await using u = socket(AF_UNIX);
+      const missing = `${dir}/none.sock`;
+      await assert.rejects(
+        u.connect(missing),
+        (e) =>
+          e instanceof Deno.errors.NotFound &&
+          e.message.startsWith(`Cannot connect to ${missing}: `),
+      );
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Socket.bind() to an address in use names it and keeps AddrInUse", () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const s = socket();
+  assert.throws(
+    () => s.bind(["127.0.0.1", taken.addr.port]),
+    (e) =>
+      e instanceof Deno.errors.AddrInUse &&
+      e.message.startsWith(`Cannot bind to 127.0.0.1:${taken.addr.port}: `),
+  );
+  assert.throws(() => s.bind(["127.0.0.1", 70000]), {
+    name: "RangeError",
+    message: /^Cannot bind: port/,
+  });
+});
