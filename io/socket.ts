@@ -97,6 +97,10 @@ export {
   TCP_NODELAY,
 };
 export { Socket };
+// The types Socket's methods name, so that this entry point documents alone.
+export type { Address, RawSocket } from "./socket_wrapper.ts";
+export type { SocketStream } from "./socket_stream.ts";
+export type { FileLike, FileStream, ReaderLike, StreamPair, WriterLike } from "./file_stream.ts";
 
 /** Raw sockets (listed by `getaddrinfo` only when asked for; Deno cannot open them). */
 export const SOCK_RAW = 3;

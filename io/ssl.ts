@@ -38,6 +38,11 @@ import { CancelledError } from "../kernel/errors.ts";
 import { internals } from "./_socket_internal.ts";
 import { Socket } from "./socket_wrapper.ts";
 
+// The types wrapSocket() names, so that this entry point documents alone.
+export type { Address, RawSocket, Socket } from "./socket_wrapper.ts";
+export type { SocketStream } from "./socket_stream.ts";
+export type { FileLike, FileStream, ReaderLike, StreamPair, WriterLike } from "./file_stream.ts";
+
 /** What a context is for (Python's `ssl.Purpose`). */
 export const Purpose: {
   /** A context for clients: authenticate servers. */
@@ -47,7 +52,7 @@ export const Purpose: {
 } = { SERVER_AUTH: "SERVER_AUTH", CLIENT_AUTH: "CLIENT_AUTH" };
 
 /** A value of {@linkcode Purpose}. */
-export type PurposeValue = typeof Purpose[keyof typeof Purpose];
+export type PurposeValue = "SERVER_AUTH" | "CLIENT_AUTH";
 
 /** Do not verify the peer (not possible on Deno: wrapping throws). */
 export const CERT_NONE = 0;
