@@ -110,7 +110,7 @@ export async function openConnection(
 
 /** Options for {@linkcode openUnixConnection}. */
 export interface OpenUnixConnectionOptions {
-  /** `true` or an SSLContext: TLS over the Unix socket. */
+  /** Not possible: Deno starts TLS only on TCP connections (throws an Error saying so). */
   ssl?: boolean | SSLContext;
   /** The name the server certificate must match. */
   serverHostname?: string;

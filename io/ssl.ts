@@ -24,6 +24,8 @@
  *   offered: rustls refuses a CA certificate as a server's own, and Deno's
  *   only way around that switches verification off, handshake signature
  *   included, so a check of the certificate afterwards would prove nothing.
+ * - TLS over Unix sockets: Deno starts TLS only on TCP connections, and has
+ *   TLS listeners only for TCP; both sides throw an Error saying so.
  * - `getServerCertificate` uses Deno's `node:tls` (Deno's own TLS API does not
  *   expose peer certificates).
  *
@@ -264,6 +266,11 @@ export class SSLContext {
     const raw = sock.blocking();
     if (typeof (raw as Deno.Conn).read !== "function" || "receive" in raw) {
       throw new TypeError("Cannot wrap socket for the client side: the socket is not connected");
+    }
+    if ((raw as Deno.Conn).remoteAddr.transport === "unix") {
+      throw new Error(
+        "Cannot wrap a Unix socket connection with TLS: Deno can start TLS only on TCP connections",
+      );
     }
     const peer = sock.getpeername();
     const hostname = options.serverHostname ??

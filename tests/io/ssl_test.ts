@@ -373,3 +373,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test("openUnixConnection() with ssl throws: Deno starts TLS only on TCP connections", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const listener = Deno.listen({ transport: "unix", path: `${dir}/s.sock` });
+    await run(async () => {
+      const { openUnixConnection } = await import("@curio/curio");
+      await assert.rejects(openUnixConnection(`${dir}/s.sock`, { ssl: true }), {
+        name: "Error",
+        message:
+          "Cannot wrap a Unix socket connection with TLS: Deno can start TLS only on TCP connections",
+      });
+    });
+    listener.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
