@@ -13,8 +13,9 @@
  * - cancelling the server task closes the listener and cancels (and awaits)
  *   every client task.
  *
- * Permissions: `--allow-net` (TCP), `--allow-read`/`--allow-write` (Unix
- * socket paths), `--allow-read` for TLS certificate files.
+ * Permissions: `--allow-net` (TCP), `--allow-read`/`--allow-write` and
+ * `--allow-net=unix:PATH` (Unix socket paths), `--allow-read` for TLS
+ * certificate files.
  *
  * @module
  */

@@ -26,7 +26,7 @@
  *   ...).
  *
  * Permissions: `--allow-net` for sockets and DNS, `--allow-read`/`--allow-write`
- * for Unix socket paths, `--allow-sys=hostname` for `gethostname()`,
+ * and `--allow-net=unix:PATH` for Unix socket paths, `--allow-sys=hostname` for `gethostname()`,
  * `--allow-read=/etc/hosts` for lookups in the hosts file and
  * `--allow-sys=hostname,networkInterfaces` to resolve this machine's own name
  * (each skipped without its permission).
