@@ -770,3 +770,34 @@ Deno.test("Socket.bind() to an address in use names it and keeps AddrInUse", () 
     message: /^Cannot bind: port/,
   });
 });
+
+Deno.test("Unix sockets need --allow-net=unix:PATH besides read and write (README's table)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/unix.ts`;
+    const mod = new URL("../../io/socket.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { AF_UNIX, socket } from "${mod}";
+const s = socket(AF_UNIX);
+s.bind(Deno.args[0]!);
+await s.close();
+console.log("bound");
+`,
+    );
+    const path = `${dir}/s.sock`;
+    const attempt = async (flags: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-prompt", ...flags, script, path],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return new TextDecoder().decode(out.success ? out.stdout : out.stderr);
+    };
+    const rw = [`--allow-read=${dir}`, `--allow-write=${dir}`];
+    assert.match(await attempt(rw), /--allow-net/);
+    assert.equal(await attempt([...rw, `--allow-net=unix:${path}`]), "bound\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
