@@ -395,7 +395,7 @@ function isBrokenPipe(error: unknown): boolean {
  * await run(async () => {
  *   const p = new Popen(["cat"], { stdin: PIPE, stdout: PIPE });
  *   const [out] = await p.communicate(new TextEncoder().encode("hello"));
- *   assert.equal(new TextDecoder().decode(out), "hello");
+ *   assert.equal(new TextDecoder().decode(out!), "hello");
  *   assert.equal(p.returncode, 0);
  * });
  * ```
