@@ -52,6 +52,8 @@ export * from "./io/socket_stream.ts";
 export * from "./io/network.ts";
 export * as socket from "./io/socket.ts";
 export * as ssl from "./io/ssl.ts";
+// Named by the network helpers' options (`ssl?: SSLContext`); also `ssl.SSLContext`.
+export type { PurposeValue, SSLContext, WrapOptions } from "./io/ssl.ts";
 
 // signals and subprocesses
 export * from "./io/signal_set.ts";

@@ -93,14 +93,17 @@ export class Writer {
   /**
    * Writes all of `data` (as a task), or one raw write's worth if `once`;
    * resolves with the count (`undefined` unless `count`).
-   * On cancellation the error carries the count of bytes written (see the
-   * module notes).
+   * On cancellation the error carries the count of bytes written as
+   * `countKey` (default: the one given to the constructor; see the module
+   * notes): a stream's `write` over a socket says `bytesWritten`, the
+   * socket's own `sendall` says `bytesSent`.
    */
   async writeAll(
     data: Uint8Array,
     action: string,
     once = false,
     count = true,
+    countKey: string = this.countKey,
   ): Promise<number | undefined> {
     this.#enter(action);
     let done = 0;
@@ -124,7 +127,7 @@ export class Writer {
     } catch (error) {
       if (error instanceof CancelledError) {
         const record = error as unknown as Record<string, number>;
-        const key = this.countKey;
+        const key = countKey;
         record[key] = done;
         uncounted?.then((n) => {
           if (typeof n === "number") record[key] = (record[key] ?? 0) + n;

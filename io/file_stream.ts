@@ -346,7 +346,8 @@ export class FileStream {
     if (!(data instanceof Uint8Array)) {
       throw new TypeError("Cannot write: expected a Uint8Array");
     }
-    return (await this.#writer("write").writeAll(data, "write"))!;
+    // "bytesWritten" even over a socket (whose own sendall says "bytesSent").
+    return (await this.#writer("write").writeAll(data, "write", false, true, "bytesWritten"))!;
   }
 
   /**
@@ -431,7 +432,14 @@ export class FileStream {
    * `blocking()`). Do not use it while a task is reading or writing the
    * stream.
    *
-   * @returns The object given to the constructor.
+   * Bytes already read ahead into this stream's buffer would never reach a
+   * user of the wrapped object, so, as in curio, this throws while any are
+   * buffered (or a read the stream started is still running): read them
+   * first.
+   *
+   * @returns The object given to the constructor (for `makefile()` and
+   * `asStream()` streams: the socket's `Deno.Conn`).
+   * @throws {Error} If bytes are still buffered, or a read is in flight.
    *
    * @example Usage
    * ```ts
@@ -445,6 +453,17 @@ export class FileStream {
    * ```
    */
   blocking(): unknown {
+    const reader = this.#parts.reader;
+    if (reader !== null && reader.size > 0) {
+      throw new Error(
+        `Cannot hand out the wrapped object: ${reader.size} bytes are still buffered in this stream; read them first (a user of the wrapped object would never see them)`,
+      );
+    }
+    if (reader !== null && reader.pulling) {
+      throw new Error(
+        "Cannot hand out the wrapped object: a read this stream started is still in flight (its bytes will land in this stream's buffer); read from the stream first",
+      );
+    }
     return this.#parts.raw;
   }
 

@@ -8,15 +8,19 @@
  *   throws;
  * - a failing handler fails only its own task (logged by the kernel unless
  *   `logErrors: false`), never the server;
+ * - with TLS, a client whose handshake fails (it does not trust the
+ *   certificate, or does not speak TLS) is closed with one line on stderr;
  * - cancelling the server task closes the listener and cancels (and awaits)
  *   every client task.
  *
- * Permissions: `--allow-net` (TCP), `--allow-read`/`--allow-write` (Unix
- * socket paths), `--allow-read` for TLS certificate files.
+ * Permissions: `--allow-net` (TCP), `--allow-read`/`--allow-write` and
+ * `--allow-net=unix:PATH` (Unix socket paths), `--allow-read` for TLS
+ * certificate files.
  *
  * @module
  */
 
+import { CancelledError } from "../kernel/errors.ts";
 import { spawn } from "../kernel/spawn.ts";
 import type { Task } from "../kernel/task.ts";
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM } from "./_constants.ts";
@@ -107,7 +111,7 @@ export async function openConnection(
 
 /** Options for {@linkcode openUnixConnection}. */
 export interface OpenUnixConnectionOptions {
-  /** `true` or an SSLContext: TLS over the Unix socket. */
+  /** Not possible: Deno starts TLS only on TCP connections (throws an Error saying so). */
   ssl?: boolean | SSLContext;
   /** The name the server certificate must match. */
   serverHostname?: string;
@@ -243,21 +247,51 @@ export async function runServer<A extends Address>(
       const [client, addr] = await listener.accept();
       const token = {};
       clients.set(token, undefined);
+      const peer = typeof addr === "string" ? addr || "a Unix client" : addr.join(":");
       const task = await spawn(async () => {
         try {
-          if (tls) await client.doHandshake();
+          if (tls && !(await handshake(client, peer))) return;
           await clientConnectedTask(client, addr as A);
         } finally {
           clients.delete(token);
           await client.close();
         }
-      }, { daemon: true, name: `client ${typeof addr === "string" ? addr : addr.join(":")}` });
+      }, { daemon: true, name: `client ${peer}` });
       if (clients.has(token)) clients.set(token, task);
     }
   } finally {
     await listener.close();
     for (const task of [...clients.values()].reverse()) await task?.cancel();
   }
+}
+
+/**
+ * The server side of a client's TLS handshake. A client that is refused (it
+ * does not trust our certificate, or does not speak TLS) is routine for a
+ * server: one line on stderr, not a crash report, and the server goes on.
+ */
+async function handshake(client: Socket, peer: string): Promise<boolean> {
+  try {
+    await client.doHandshake();
+    return true;
+  } catch (error) {
+    if (error instanceof CancelledError) throw error;
+    console.error(`curio: TLS handshake with ${peer} failed: ${handshakeFailure(error)}`);
+    return false;
+  }
+}
+
+/** Why a client's handshake failed, in words (rustls's message after them). */
+function handshakeFailure(error: unknown): string {
+  const raw = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+  if (raw.includes("received fatal alert")) {
+    return `the client refused it (${raw}: usually, the client does not trust our certificate)`;
+  }
+  if (raw.includes("corrupt message") || raw.includes("InvalidContentType")) {
+    return `the client does not speak TLS (${raw})`;
+  }
+  if (raw.includes("unexpected end of file")) return `the client hung up (${raw})`;
+  return raw;
 }
 
 /**

@@ -19,9 +19,14 @@
  * - Binding a stream socket also listens (Deno has no bind-only state), and
  *   a bound stream socket cannot `connect`.
  * - UDP needs `--unstable-net` (set in this package's deno.json).
+ * - Socket options: Deno has no setsockopt(2). `Socket.setsockopt` applies
+ *   `SO_REUSEPORT`, `SO_KEEPALIVE` and `TCP_NODELAY` through Deno's own
+ *   options, records `SO_REUSEADDR` (Deno's TCP listeners always set it),
+ *   and throws an Error naming any other option (`SO_RCVBUF`, `SO_LINGER`,
+ *   ...).
  *
  * Permissions: `--allow-net` for sockets and DNS, `--allow-read`/`--allow-write`
- * for Unix socket paths, `--allow-sys=hostname` for `gethostname()`,
+ * and `--allow-net=unix:PATH` for Unix socket paths, `--allow-sys=hostname` for `gethostname()`,
  * `--allow-read=/etc/hosts` for lookups in the hosts file and
  * `--allow-sys=hostname,networkInterfaces` to resolve this machine's own name
  * (each skipped without its permission).
@@ -36,26 +41,71 @@ import {
   AF_INET,
   AF_INET6,
   AF_UNIX,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPV6_V6ONLY,
   SHUT_RD,
   SHUT_RDWR,
   SHUT_WR,
+  SO_BROADCAST,
+  SO_ERROR,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  SO_RCVBUF,
+  SO_RCVTIMEO,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SO_SNDBUF,
+  SO_SNDTIMEO,
+  SO_TYPE,
   SOCK_DGRAM,
   SOCK_STREAM,
+  SOL_SOCKET,
+  TCP_KEEPCNT,
+  TCP_KEEPIDLE,
+  TCP_KEEPINTVL,
+  TCP_NODELAY,
 } from "./_constants.ts";
 import { internals } from "./_socket_internal.ts";
+import { withWhat } from "./_errors.ts";
 import { Socket } from "./socket_wrapper.ts";
 
 export { AF_INET, AF_INET6, AF_UNIX, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_DGRAM, SOCK_STREAM };
+export {
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPV6_V6ONLY,
+  SO_BROADCAST,
+  SO_ERROR,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  SO_RCVBUF,
+  SO_RCVTIMEO,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SO_SNDBUF,
+  SO_SNDTIMEO,
+  SO_TYPE,
+  SOL_SOCKET,
+  TCP_KEEPCNT,
+  TCP_KEEPIDLE,
+  TCP_KEEPINTVL,
+  TCP_NODELAY,
+};
 export { Socket };
+// The types Socket's methods name, so that this entry point documents alone.
+export type { Address, RawSocket } from "./socket_wrapper.ts";
+export type { SocketStream } from "./socket_stream.ts";
+export type { FileLike, FileStream, ReaderLike, StreamPair, WriterLike } from "./file_stream.ts";
 
 /** Raw sockets (listed by `getaddrinfo` only when asked for; Deno cannot open them). */
 export const SOCK_RAW = 3;
 /** Unspecified family (`getaddrinfo`: any). */
 export const AF_UNSPEC = 0;
-/** TCP protocol number. */
-export const IPPROTO_TCP = 6;
-/** UDP protocol number. */
-export const IPPROTO_UDP = 17;
 /** `getnameinfo` flag: return the numeric host. */
 export const NI_NUMERICHOST = 1;
 /** `getnameinfo` flag: return the numeric port. */
@@ -294,7 +344,7 @@ async function resolveDns(
     );
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
+    throw withWhat(error, `Cannot resolve host "${name}"`);
   }
 }
 

@@ -33,6 +33,8 @@ import {
   SOCK_STREAM,
 } from "./_constants.ts";
 import { internals } from "./_socket_internal.ts";
+import { cannotReason, optionName } from "./_sockopt.ts";
+import { showAddress, withWhat } from "./_errors.ts";
 import { FileStream } from "./file_stream.ts";
 import { SocketStream } from "./socket_stream.ts";
 
@@ -195,6 +197,8 @@ export class Socket {
   #dgramSending = false;
   #peer: [string, number] | undefined = undefined;
   #readShut = false;
+  // socket options set by setsockopt(), by name (see _sockopt.ts)
+  #options = new Map<string, number>();
 
   static {
     internals.unbound = (family, type) => {
@@ -222,7 +226,9 @@ export class Socket {
     internals.parts = (sock) => ({
       reader: sock.#streamReader("make a stream"),
       writer: sock.#streamWriter("make a stream"),
-      raw: sock.#conn,
+      get raw() {
+        return sock.#conn; // read late: a socketpair() socket connects after this
+      },
       close: () => sock.close(),
       closeWrite: () => sock.#whenOpen().then((c) => c.closeWrite()),
     });
@@ -282,6 +288,7 @@ export class Socket {
 
   #setConn(conn: Deno.Conn): void {
     this.#conn = conn;
+    if (this.#options.size > 0) this.#applyConnOptions(conn);
     this.#reader ??= new Reader({ readInto: (p) => this.#readRaw(p) }, "socket");
     this.#writer ??= new Writer((p) => this.#writeRaw(p), "socket", "bytesSent");
   }
@@ -881,7 +888,14 @@ export class Socket {
       }
     }
     const conn = this.#accepted.shift()!;
-    return [new Socket(conn), addrOf(conn.remoteAddr)];
+    const client = new Socket(conn);
+    // As on Linux, an accepted socket inherits these from the listener.
+    for (const name of ["SO_KEEPALIVE", "TCP_NODELAY"]) {
+      const value = this.#options.get(name);
+      if (value !== undefined) client.#options.set(name, value);
+    }
+    if (client.#options.size > 0) client.#applyConnOptions(conn);
+    return [client, addrOf(conn.remoteAddr)];
   }
 
   /**
@@ -941,7 +955,7 @@ export class Socket {
         // The connection may still be made: close it when it is.
         pending.then((conn) => closeQuietly(conn), () => {});
       }
-      throw error;
+      throw withWhat(error, `Cannot connect to ${showAddress(address)}`);
     } finally {
       this.#connecting = false;
     }
@@ -1009,6 +1023,16 @@ export class Socket {
    * ```
    */
   bind(address: Address): void {
+    try {
+      this.#bind(address);
+    } catch (error) {
+      // Our own errors already say what failed; Deno's say only why.
+      if (!(error instanceof Error) || error.message.startsWith("Cannot ")) throw error;
+      throw withWhat(error, `Cannot bind to ${showAddress(address)}`);
+    }
+  }
+
+  #bind(address: Address): void {
     this.#open("bind");
     if (this.#conn !== undefined || this.#listener !== undefined || this.#dgram !== undefined) {
       throw new Error("Cannot bind: the socket is already bound or connected");
@@ -1025,14 +1049,26 @@ export class Socket {
           'Cannot bind UDP socket: Deno.listenDatagram is unstable; run with --unstable-net (or "unstable": ["net"] in deno.json)',
         );
       }
-      this.#dgram = Deno.listenDatagram({ transport: "udp", hostname, port });
+      this.#dgram = Deno.listenDatagram({
+        transport: "udp",
+        hostname,
+        port,
+        reuseAddress: this.#options.get("SO_REUSEADDR") === 1,
+      });
       return;
     }
     if (this.#family === AF_UNIX) {
       this.#listener = Deno.listen({ transport: "unix", path: checkPath(address, "bind") });
     } else {
       const [hostname, port] = checkInet(address, "bind");
-      this.#listener = Deno.listen({ transport: "tcp", hostname: hostname || "0.0.0.0", port });
+      this.#listener = Deno.listen(
+        {
+          transport: "tcp",
+          hostname: hostname || "0.0.0.0",
+          port,
+          reusePort: this.#options.get("SO_REUSEPORT") === 1,
+        } as Deno.TcpListenOptions & { transport: "tcp" },
+      );
     }
   }
 
@@ -1118,6 +1154,172 @@ export class Socket {
     if (this.#conn !== undefined) return addrOf(this.#conn.remoteAddr);
     if (this.#peer !== undefined) return this.#peer;
     throw new Deno.errors.NotConnected("Cannot get peer name: the socket is not connected");
+  }
+
+  /**
+   * Sets a socket option, as far as Deno can (it has no setsockopt(2)):
+   *
+   * - `SO_REUSEADDR`: Deno's TCP listeners always reuse the address, so 1 is
+   *   recorded (and 0 refused on a socket that listens or will); on UDP it is
+   *   applied when `bind()` opens the socket.
+   * - `SO_REUSEPORT` (TCP): applied when `bind()` opens the listener.
+   * - `SO_KEEPALIVE`, `TCP_NODELAY` (TCP): applied to the connection now
+   *   (`setKeepAlive`, `setNoDelay`), at `connect()`, or, set on a listening
+   *   socket, to every connection it accepts (as Linux does).
+   * - `SO_BROADCAST` (UDP): Deno's UDP sockets always allow it.
+   * - Anything else (`SO_RCVBUF`, `SO_SNDBUF`, `SO_LINGER`, ...) throws an
+   *   Error that names the option.
+   *
+   * @param level `SOL_SOCKET`, `IPPROTO_TCP`, ...
+   * @param optname `SO_REUSEADDR`, `TCP_NODELAY`, ...
+   * @param value An integer (0 = off) or a boolean.
+   * @throws {TypeError} If `value` is not an integer or boolean.
+   * @throws {Error} If Deno cannot set this option on this socket (the
+   * message names the option and says why).
+   *
+   * @example Usage
+   * ```ts
+   * import { SO_RCVBUF, SO_REUSEADDR, SOL_SOCKET, socket } from "@curio/curio/socket";
+   * import assert from "node:assert/strict";
+   *
+   * const s = socket();
+   * s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+   * s.bind(["127.0.0.1", 0]);
+   * s.listen(5);
+   * assert.equal(s.getsockopt(SOL_SOCKET, SO_REUSEADDR), 1);
+   * assert.throws(() => s.setsockopt(SOL_SOCKET, SO_RCVBUF, 65536), /SO_RCVBUF/);
+   * await s.close();
+   * ```
+   */
+  setsockopt(level: number, optname: number, value: number | boolean): void {
+    const name = optionName(level, optname);
+    const action = `set ${name}`;
+    this.#open(action);
+    if (typeof value === "boolean") value = Number(value);
+    if (typeof value !== "number" || !Number.isInteger(value)) {
+      throw new TypeError(
+        `Cannot ${action}: expected an integer or a boolean, received ${
+          (value as unknown) instanceof Uint8Array
+            ? "bytes (Deno takes no raw option bytes)"
+            : String(value)
+        }`,
+      );
+    }
+    const on = value === 0 ? 0 : 1;
+    const reason = cannotReason(name);
+    if (reason !== undefined) throw new Error(`Cannot ${action}: ${reason}`);
+    const udp = this.#type === SOCK_DGRAM;
+    const tcp = !udp && this.#family !== AF_UNIX;
+    switch (name) {
+      case "SO_TYPE":
+      case "SO_ERROR":
+        throw new Error(`Cannot ${action}: the option can only be read`);
+      case "SO_REUSEADDR":
+        if (udp && this.#dgram !== undefined) {
+          throw new Error(
+            `Cannot ${action}: the UDP socket is already bound (Deno applies it when bind() opens the socket; call setsockopt() before bind())`,
+          );
+        }
+        if (tcp && on === 0 && this.#conn === undefined) {
+          throw new Error(
+            `Cannot ${action} to 0: Deno's TCP listeners always reuse the address`,
+          );
+        }
+        break;
+      case "SO_REUSEPORT":
+        if (!tcp) {
+          throw new Error(
+            `Cannot ${action}: Deno offers it only for TCP listeners${
+              udp ? " (for UDP, SO_REUSEADDR is applied at bind())" : ""
+            }`,
+          );
+        }
+        if (this.#listener !== undefined || this.#conn !== undefined) {
+          throw new Error(
+            `Cannot ${action}: the socket is already bound or connected (Deno applies it when bind() opens the listener; call setsockopt() before bind())`,
+          );
+        }
+        break;
+      case "SO_KEEPALIVE":
+      case "TCP_NODELAY": {
+        if (!tcp) throw new Error(`Cannot ${action}: Deno offers it only for TCP sockets`);
+        const conn = this.#conn as Partial<Deno.TcpConn> | undefined;
+        const method = name === "SO_KEEPALIVE" ? "setKeepAlive" : "setNoDelay";
+        if (conn !== undefined && typeof conn[method] !== "function") {
+          throw new Error(
+            `Cannot ${action}: Deno offers it only on plain TCP connections, not on TLS ones (set it before wrapping the socket)`,
+          );
+        }
+        if (conn !== undefined) conn[method]!(on === 1);
+        break;
+      }
+      case "SO_BROADCAST":
+        if (!udp) throw new Error(`Cannot ${action}: the option is for UDP sockets`);
+        if (on === 0) {
+          throw new Error(`Cannot ${action} to 0: Deno's UDP sockets always allow broadcast`);
+        }
+        break;
+    }
+    this.#options.set(name, on);
+  }
+
+  /**
+   * Reads a socket option: what Deno does (`SO_REUSEADDR` is 1 on a TCP
+   * listener, `SO_BROADCAST` on a UDP socket), or what
+   * {@linkcode Socket.prototype.setsockopt} set, or 0.
+   *
+   * @param level `SOL_SOCKET`, `IPPROTO_TCP`, ...
+   * @param optname `SO_REUSEADDR`, `TCP_NODELAY`, `SO_TYPE`, ...
+   * @param buflen Not supported: Deno cannot return raw option bytes.
+   * @returns The value, as an integer.
+   * @throws {Error} If Deno cannot read this option (the message names it).
+   *
+   * @example Usage
+   * ```ts
+   * import { IPPROTO_TCP, SO_TYPE, SOCK_STREAM, SOL_SOCKET, socket, TCP_NODELAY } from "@curio/curio/socket";
+   * import assert from "node:assert/strict";
+   *
+   * const s = socket();
+   * assert.equal(s.getsockopt(SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+   * s.setsockopt(IPPROTO_TCP, TCP_NODELAY, true); // applied when it connects
+   * assert.equal(s.getsockopt(IPPROTO_TCP, TCP_NODELAY), 1);
+   * await s.close();
+   * ```
+   */
+  getsockopt(level: number, optname: number, buflen?: number): number {
+    const name = optionName(level, optname);
+    const action = `get ${name}`;
+    this.#open(action);
+    if (buflen !== undefined) {
+      throw new Error(`Cannot ${action} as bytes: Deno has no raw socket options`);
+    }
+    const reason = cannotReason(name);
+    if (reason !== undefined) throw new Error(`Cannot ${action}: ${reason}`);
+    switch (name) {
+      case "SO_TYPE":
+        return this.#type;
+      case "SO_ERROR":
+        return 0; // Deno reports socket errors as exceptions, never as pending errors
+      case "SO_REUSEADDR":
+        if (this.#listener !== undefined && this.#family !== AF_UNIX) return 1;
+        break;
+      case "SO_BROADCAST":
+        if (this.#type === SOCK_DGRAM) return 1;
+        break;
+    }
+    return this.#options.get(name) ?? 0;
+  }
+
+  #applyConnOptions(conn: Deno.Conn): void {
+    const tcp = conn as Partial<Deno.TcpConn>;
+    const keepAlive = this.#options.get("SO_KEEPALIVE");
+    if (keepAlive !== undefined && typeof tcp.setKeepAlive === "function") {
+      tcp.setKeepAlive(keepAlive === 1);
+    }
+    const noDelay = this.#options.get("TCP_NODELAY");
+    if (noDelay !== undefined && typeof tcp.setNoDelay === "function") {
+      tcp.setNoDelay(noDelay === 1);
+    }
   }
 
   /**
@@ -1273,7 +1475,15 @@ export class Socket {
     }
     const reader = mode === "rb" ? this.#streamReader("makefile") : null;
     const writer = mode === "wb" ? this.#streamWriter("makefile") : null;
-    const parts: StreamParts = { reader, writer, raw: this.#conn, close: async () => {} };
+    const conn = () => this.#conn; // read late: a socketpair() socket connects after this
+    const parts: StreamParts = {
+      reader,
+      writer,
+      get raw() {
+        return conn();
+      },
+      close: async () => {},
+    };
     return new FileStream({ [streamParts]: () => parts } as never);
   }
 

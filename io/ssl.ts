@@ -15,6 +15,17 @@
  *   from `loadVerifyLocations`). `verifyMode = CERT_NONE` cannot be honoured:
  *   wrapping throws (run Deno with `--unsafely-ignore-certificate-errors`
  *   instead, at your own risk).
+ * - A certificate refused by rustls comes back as `Deno.errors.InvalidData`
+ *   whose message says why in plain words (a CA certificate used as a
+ *   server's own, no subjectAltName, an unknown issuer, a wrong name) and
+ *   how to make one that works; rustls's own error is its `cause`.
+ * - Pinning (trusting exactly the self-signed certificate a server presents,
+ *   as Python does with the usual `openssl req -x509` one-liner) is not
+ *   offered: rustls refuses a CA certificate as a server's own, and Deno's
+ *   only way around that switches verification off, handshake signature
+ *   included, so a check of the certificate afterwards would prove nothing.
+ * - TLS over Unix sockets: Deno starts TLS only on TCP connections, and has
+ *   TLS listeners only for TCP; both sides throw an Error saying so.
  * - `getServerCertificate` uses Deno's `node:tls` (Deno's own TLS API does not
  *   expose peer certificates).
  *
@@ -29,6 +40,11 @@ import { CancelledError } from "../kernel/errors.ts";
 import { internals } from "./_socket_internal.ts";
 import { Socket } from "./socket_wrapper.ts";
 
+// The types wrapSocket() names, so that this entry point documents alone.
+export type { Address, RawSocket, Socket } from "./socket_wrapper.ts";
+export type { SocketStream } from "./socket_stream.ts";
+export type { FileLike, FileStream, ReaderLike, StreamPair, WriterLike } from "./file_stream.ts";
+
 /** What a context is for (Python's `ssl.Purpose`). */
 export const Purpose: {
   /** A context for clients: authenticate servers. */
@@ -38,7 +54,7 @@ export const Purpose: {
 } = { SERVER_AUTH: "SERVER_AUTH", CLIENT_AUTH: "CLIENT_AUTH" };
 
 /** A value of {@linkcode Purpose}. */
-export type PurposeValue = typeof Purpose[keyof typeof Purpose];
+export type PurposeValue = "SERVER_AUTH" | "CLIENT_AUTH";
 
 /** Do not verify the peer (not possible on Deno: wrapping throws). */
 export const CERT_NONE = 0;
@@ -251,6 +267,11 @@ export class SSLContext {
     if (typeof (raw as Deno.Conn).read !== "function" || "receive" in raw) {
       throw new TypeError("Cannot wrap socket for the client side: the socket is not connected");
     }
+    if ((raw as Deno.Conn).remoteAddr.transport === "unix") {
+      throw new Error(
+        "Cannot wrap a Unix socket connection with TLS: Deno can start TLS only on TCP connections",
+      );
+    }
     const peer = sock.getpeername();
     const hostname = options.serverHostname ??
       (Array.isArray(peer) ? peer[0] : "localhost");
@@ -278,7 +299,7 @@ export class SSLContext {
       await wrapped.doHandshake();
     } catch (error) {
       await wrapped.close();
-      throw error;
+      throw explainCertificateError(error, hostname);
     }
     return wrapped;
   }
@@ -314,6 +335,54 @@ export class SSLContext {
       } as Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem,
     );
     return new Socket(tls);
+  }
+}
+
+/** The openssl command that makes a self-signed certificate Deno accepts (README "TLS"). */
+const WORKING_CERT =
+  "openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -subj /CN=localhost -addext basicConstraints=critical,CA:FALSE -addext subjectAltName=DNS:localhost,IP:127.0.0.1";
+
+/**
+ * rustls's reason for refusing the server's certificate, in plain words, as
+ * an error of the same class (callers catch `Deno.errors.InvalidData`) with
+ * the original as `cause`. Other errors are returned as they are.
+ */
+function explainCertificateError(error: unknown, hostname: string): unknown {
+  if (!(error instanceof Error)) return error;
+  const raw = error.message;
+  if (!raw.includes("invalid peer certificate")) return error;
+  const what = `Cannot verify the server's certificate for "${hostname}"`;
+  let why: string;
+  if (raw.includes("CaUsedAsEndEntity")) {
+    why = "it is a CA certificate (basicConstraints CA:TRUE, which `openssl req -x509` adds " +
+      "unless told otherwise), and Deno's TLS (rustls) never accepts a CA certificate as a " +
+      "server's own certificate, not even one loaded with loadVerifyLocations() (and Deno " +
+      'offers no safe way to pin it: see the README, "TLS"). Make the server a certificate ' +
+      `with CA:FALSE and a subjectAltName: ${WORKING_CERT} (or a CA and a server certificate ` +
+      "it signs)";
+  } else if (raw.includes("not valid for any names")) {
+    why = "it names no host in a subjectAltName extension, and Deno's TLS (rustls) ignores " +
+      `the subject's CN. Make it with a subjectAltName: ${WORKING_CERT}`;
+  } else if (raw.includes("not valid for name")) {
+    const detail = /certificate not valid for name [^;]*; (.*)$/.exec(raw)?.[1];
+    why = `it does not name "${hostname}" in its subjectAltName` +
+      (detail !== undefined ? ` (${detail})` : "") +
+      "; connect with a name it lists, pass serverHostname, or add the name to the certificate";
+  } else if (raw.includes("UnknownIssuer")) {
+    why = "it is not signed by a CA this context trusts; load that CA (or a self-signed " +
+      "certificate itself) with loadVerifyLocations()";
+  } else if (raw.includes("Expired")) {
+    why = "it has expired (or this machine's clock is wrong)";
+  } else if (raw.includes("NotValidYet")) {
+    why = "it is not valid yet (or this machine's clock is wrong)";
+  } else {
+    why = raw;
+  }
+  const Class = error.constructor as new (message: string, options: ErrorOptions) => Error;
+  try {
+    return new Class(`${what}: ${why}`, { cause: error });
+  } catch {
+    return error;
   }
 }
 

@@ -123,16 +123,28 @@ export const KILL_GRACE = 1;
 
 const EMPTY = new Uint8Array(0);
 
-/** Popen's communicate() with `null` for streams that are not pipes (for run()). */
-let communicateOf: (
-  p: Popen,
-  input: Uint8Array | undefined,
-  timeout: number | undefined,
-) => Promise<[Uint8Array | null, Uint8Array | null]>;
-
 function describe(args: Args): string {
   return typeof args === "string" ? args : args.join(" ");
 }
+
+/** The command as Python's messages show it: `Command 'sh -c "exit 3"'`. */
+function command(args: Args): string {
+  const shown = typeof args === "string"
+    ? args
+    : args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
+  return `Command '${shown}'`;
+}
+
+const SIGNAL_NAMES: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  6: "SIGABRT",
+  9: "SIGKILL",
+  13: "SIGPIPE",
+  14: "SIGALRM",
+  15: "SIGTERM",
+};
 
 /**
  * Raised by {@linkcode run} with `check: true` and by {@linkcode checkOutput}
@@ -176,10 +188,12 @@ export class CalledProcessError extends Error {
     output: Uint8Array | null = null,
     stderr: Uint8Array | null = null,
   ) {
+    // Python's wording: the command did run; it is its status that failed.
+    const signal = SIGNAL_NAMES[-returncode];
     const how = returncode < 0
-      ? `it was killed by signal ${-returncode}`
-      : `it exited with status ${returncode}`;
-    super(`Cannot run "${describe(cmd)}": ${how}`);
+      ? `died with signal ${-returncode}${signal === undefined ? "" : ` (${signal})`}`
+      : `returned non-zero exit status ${returncode}`;
+    super(`${command(cmd)} ${how}`);
     this.name = "CalledProcessError";
     this.returncode = returncode;
     this.cmd = cmd;
@@ -234,7 +248,7 @@ export class TimeoutExpired extends Error {
     output: Uint8Array | null = null,
     stderr: Uint8Array | null = null,
   ) {
-    super(`Cannot run "${describe(cmd)}": timed out after ${timeout} seconds`);
+    super(`${command(cmd)} timed out after ${timeout} seconds`);
     this.name = "TimeoutExpired";
     this.cmd = cmd;
     this.timeout = timeout;
@@ -381,7 +395,7 @@ function isBrokenPipe(error: unknown): boolean {
  * await run(async () => {
  *   const p = new Popen(["cat"], { stdin: PIPE, stdout: PIPE });
  *   const [out] = await p.communicate(new TextEncoder().encode("hello"));
- *   assert.equal(new TextDecoder().decode(out), "hello");
+ *   assert.equal(new TextDecoder().decode(out!), "hello");
  *   assert.equal(p.returncode, 0);
  * });
  * ```
@@ -404,10 +418,6 @@ export class Popen {
   #pump: Promise<void> | undefined = undefined;
   /** The task that SIGKILLs the child if SIGTERM was not enough (see #beginKill). */
   #killer: Promise<Task<void> | undefined> | undefined = undefined;
-
-  static {
-    communicateOf = (p, input, timeout) => p.#communicate(input, timeout);
-  }
 
   /**
    * Starts the child. Does not block (may be called outside a task).
@@ -559,7 +569,8 @@ export class Popen {
    *
    * @param input Bytes for stdin (needs `stdin: PIPE`).
    * @param timeout Seconds to wait at most.
-   * @returns `[stdout, stderr]`; empty for a stream that is not a pipe.
+   * @returns `[stdout, stderr]`; `null` for a stream that is not a pipe (as
+   * in Python, and as `run()` reports it).
    * @throws {TypeError} If `input` is given without `stdin: PIPE`.
    * @throws {TimeoutExpired} If `timeout` expires.
    * @throws {CancelledError} If the task is cancelled.
@@ -577,17 +588,20 @@ export class Popen {
    *     stderr: PIPE,
    *   });
    *   const [out, err] = await p.communicate(new TextEncoder().encode("shout"));
-   *   assert.equal(new TextDecoder().decode(out), "SHOUT");
-   *   assert.equal(new TextDecoder().decode(err), "done\n");
+   *   assert.equal(new TextDecoder().decode(out!), "SHOUT");
+   *   assert.equal(new TextDecoder().decode(err!), "done\n");
+   *   const q = new Popen(["true"], { stdout: PIPE }); // stderr is not piped
+   *   assert.deepEqual(await q.communicate(), [new Uint8Array(0), null]);
    * });
    * ```
    */
-  async communicate(input?: Uint8Array, timeout?: number): Promise<[Uint8Array, Uint8Array]> {
-    const [out, err] = await this.#communicate(input, timeout);
-    return [out ?? EMPTY, err ?? EMPTY];
+  async communicate(
+    input?: Uint8Array,
+    timeout?: number,
+  ): Promise<[Uint8Array | null, Uint8Array | null]> {
+    return await this.#communicate(input, timeout);
   }
 
-  /** communicate(), with `null` for streams that are not pipes (for run()). */
   async #communicate(
     input: Uint8Array | undefined,
     timeout: number | undefined,
@@ -861,7 +875,7 @@ export async function run(args: Args, options: RunOptions = {}): Promise<Complet
   let out: Uint8Array | null;
   let err: Uint8Array | null;
   try {
-    [out, err] = await communicateOf(p, input, timeout);
+    [out, err] = await p.communicate(input, timeout);
   } finally {
     for (const stream of [p.stdin, p.stdout, p.stderr]) {
       if (stream !== null && !stream.closed) await stream.close().catch(() => {});

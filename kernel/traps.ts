@@ -38,8 +38,12 @@ import {
   TrapList,
 } from "./_core.ts";
 import { taskOf } from "./_task_of.ts";
-import type { Kernel } from "./kernel.ts";
+import type { Kernel, KernelOptions, KernelRunOptions } from "./kernel.ts";
 import type { Task } from "./task.ts";
+import type { Clock } from "./clock.ts";
+
+// The types the traps name, so that this entry point documents alone.
+export type { Clock, Kernel, KernelOptions, KernelRunOptions, Task };
 
 let listOf: (queue: KernelQueue) => TrapList;
 

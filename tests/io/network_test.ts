@@ -220,3 +220,12 @@ Deno.test("a client that resets mid-conversation fails only its own handler task
     await server.cancel();
   });
 });
+
+Deno.test("openConnection() to a name that does not resolve says which host", async () => {
+  await run(async () => {
+    await assert.rejects(
+      openConnection("no-such-host.invalid", 80),
+      (e) => e instanceof Error && e.message.includes("no-such-host.invalid"),
+    );
+  });
+});

@@ -233,3 +233,31 @@ Deno.test("the manual's SignalSet example receives SIGUSR1 and SIGHUP (examples/
     "Got signal SIGUSR1\nGot signal SIGHUP\nGot signal SIGUSR1\nSIGHUP ignored; still running\n",
   );
 });
+
+Deno.test("SignalSet and a signal to this very process need no permission (README's table)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/own_signal.ts`;
+    const mod = new URL("../../mod.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { run, SignalSet } from "${mod}";
+await run(async () => {
+  await using s = await new SignalSet("SIGHUP").watch();
+  Deno.kill(Deno.pid, "SIGHUP");
+  console.log(await s.wait());
+});
+`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", script], // no --allow-run, no flag at all
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert(out.success, `the child failed: ${err}`);
+    assert.equal(new TextDecoder().decode(out.stdout), "SIGHUP\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

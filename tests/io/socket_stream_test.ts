@@ -1,15 +1,21 @@
 import assert from "node:assert/strict";
 import {
+  CancelledError,
   ignoreAfter,
   MockClock,
   run,
   sleep,
+  type Socket,
   SocketStream,
   spawn,
   TaskTimeout,
   timeoutAfter,
 } from "@curio/curio";
-import { socketpair } from "@curio/curio/socket";
+import { AF_UNIX, SHUT_WR, socket, socketpair } from "@curio/curio/socket";
+import { createDefaultContext } from "@curio/curio/ssl";
+import { hasOpenssl, makeCert } from "./_tls_certs.ts";
+
+const opensslMissing = !(await hasOpenssl());
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -153,4 +159,158 @@ Deno.test("Socket.accept() cancelled at each scheduling point in turn: every con
       for (const c of conns) c.close();
     });
   }
+});
+
+// --- exact bytesWritten on cancelled and timed-out writes -------------------
+
+interface Pair {
+  sock: Socket;
+  peer: Deno.Conn;
+  done(): Promise<void>;
+}
+
+async function tcpPair(): Promise<Pair> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const sock = socket();
+  const [, peer] = await Promise.all([
+    sock.connect(["127.0.0.1", listener.addr.port]),
+    listener.accept(),
+  ]);
+  listener.close();
+  return { sock, peer, done: async () => {} };
+}
+
+async function unixPair(): Promise<Pair> {
+  const dir = await Deno.makeTempDir();
+  const listener = Deno.listen({ transport: "unix", path: `${dir}/s.sock` });
+  const sock = socket(AF_UNIX);
+  const [, peer] = await Promise.all([sock.connect(`${dir}/s.sock`), listener.accept()]);
+  listener.close();
+  return { sock, peer, done: () => Deno.remove(dir, { recursive: true }) };
+}
+
+async function tlsPair(): Promise<Pair> {
+  const { dir, cert, key, ca } = await makeCert();
+  const listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: await Deno.readTextFile(cert),
+    key: await Deno.readTextFile(key),
+  });
+  const plain = socket();
+  const ctx = createDefaultContext();
+  ctx.loadVerifyLocations(ca);
+  const [sock, peer] = await Promise.all([
+    plain.connect(["127.0.0.1", listener.addr.port]).then(() =>
+      ctx.wrapSocket(plain, { serverHostname: "localhost" })
+    ),
+    listener.accept().then(async (c) => {
+      await c.handshake();
+      return c;
+    }),
+  ]);
+  listener.close();
+  return { sock, peer, done: () => Deno.remove(dir, { recursive: true }) };
+}
+
+async function countAll(conn: Deno.Conn): Promise<number> {
+  const buf = new Uint8Array(1 << 16);
+  let total = 0;
+  while (true) {
+    const n = await conn.read(buf);
+    if (n === null) return total;
+    total += n;
+  }
+}
+
+const transports: Array<[string, () => Promise<Pair>]> = [
+  ["TCP", tcpPair],
+  ["Unix", unixPair],
+  ...(opensslMissing ? [] : [["TLS", tlsPair] as [string, () => Promise<Pair>]]),
+];
+
+for (const [transport, makePair] of transports) {
+  for (const op of ["write", "writelines"] as const) {
+    for (const how of ["cancelled", "timed out"] as const) {
+      Deno.test(`SocketStream.${op}() ${how} over ${transport}: bytesWritten is what the peer received`, async () => {
+        await run(async () => {
+          const pair = await makePair();
+          try {
+            const stream = pair.sock.asStream();
+            // Far more than the socket buffers hold: the peer does not read yet.
+            const big = new Uint8Array(24 << 20);
+            const call = async (): Promise<void> => {
+              if (op === "write") await stream.write(big);
+              else await stream.writelines([new Uint8Array(1000), big, new Uint8Array(10)]);
+            };
+            let err: unknown;
+            if (how === "cancelled") {
+              const task = await spawn(call);
+              while (task.state !== "WRITE_WAIT") await sleep(0);
+              await sleep(0.02); // let some of it go out
+              await task.cancel();
+              err = task.exception;
+              assert(err instanceof CancelledError, `expected CancelledError, got ${err}`);
+            } else {
+              err = await timeoutAfter(0.05, call).catch((e) => e);
+              assert(err instanceof TaskTimeout, `expected TaskTimeout, got ${err}`);
+            }
+            const counts = err as { bytesWritten?: number; bytesSent?: number };
+            assert.equal(counts.bytesSent, undefined, "a stream's write says bytesWritten");
+            const reading = countAll(pair.peer);
+            await stream.flush(); // the count is final once the in-flight write is done
+            assert.equal(typeof counts.bytesWritten, "number");
+            const total = op === "write" ? big.length : big.length + 1010;
+            assert(counts.bytesWritten! < total, "the write was cut short");
+            await pair.sock.shutdown(SHUT_WR);
+            assert.equal(await reading, counts.bytesWritten, "bytesWritten counts every byte sent");
+            await stream.close();
+          } finally {
+            pair.peer.close();
+            await pair.done();
+          }
+        });
+      });
+    }
+  }
+}
+
+Deno.test("SocketStream.blocking() throws while bytes are buffered, and hands out the connection once they are read", async () => {
+  await run(async () => {
+    const [a, b] = socketpair();
+    await using sa = a.asStream();
+    await using sb = b.asStream();
+    await sa.write(enc("one\ntwo\n"));
+    assert.equal(dec(await sb.readline()), "one\n"); // "two\n" stays in the buffer
+    assert.throws(
+      () => sb.blocking(),
+      { message: /^Cannot hand out the wrapped object: 4 bytes are still buffered in this stream/ },
+    );
+    assert.equal(dec(await sb.readline()), "two\n");
+    const raw = sb.blocking() as Deno.Conn;
+    assert.equal(typeof raw.read, "function", "the socket's Deno.Conn");
+    await sa.write(enc("raw"));
+    const buf = new Uint8Array(10);
+    assert.equal(dec(buf.subarray(0, (await raw.read(buf))!)), "raw");
+  });
+});
+
+Deno.test("Socket.makefile('rb').blocking() throws while bytes are buffered or a read is in flight", async () => {
+  await run(async () => {
+    const [a, b] = socketpair();
+    await using _a = a;
+    await using _b = b;
+    const r = b.makefile("rb");
+    await a.sendall(enc("abc"));
+    assert.equal(dec(await r.read(1)), "a");
+    assert.throws(() => r.blocking(), /2 bytes are still buffered/);
+    assert.equal(dec(await r.read()), "bc");
+    // A read cancelled by a timeout leaves Deno's read running: its bytes
+    // will land in the stream, so the raw connection is not handed out yet.
+    await ignoreAfter(0.01, () => r.read());
+    assert.throws(() => r.blocking(), /still in flight/);
+    await a.sendall(enc("d"));
+    assert.equal(dec(await r.read()), "d");
+    assert.equal(r.blocking(), b.blocking());
+  });
 });

@@ -14,11 +14,21 @@ import {
 import {
   AF_INET,
   AF_UNIX,
+  IPPROTO_TCP,
   SHUT_RD,
   SHUT_WR,
+  SO_BROADCAST,
+  SO_KEEPALIVE,
+  SO_RCVBUF,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SO_SNDBUF,
+  SO_TYPE,
   SOCK_DGRAM,
   socket,
   socketpair,
+  SOL_SOCKET,
+  TCP_NODELAY,
 } from "@curio/curio/socket";
 import { _readWait, _writeWait } from "@curio/curio/traps";
 
@@ -566,4 +576,228 @@ Deno.test("Socket.recv() on a listening socket and accept() on a connection are 
     );
     raw.close();
   });
+});
+
+// --- socket options ---------------------------------------------------------
+
+Deno.test("Socket.setsockopt(SO_REUSEADDR) then bind() reuses a port whose last connection is in TIME_WAIT", async () => {
+  await run(async () => {
+    // The side that closes first keeps the port in TIME_WAIT: here, the server.
+    const first = socket();
+    first.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    first.bind(["127.0.0.1", 0]);
+    first.listen(5);
+    const address = first.getsockname() as [string, number];
+    const client = await Deno.connect({ hostname: address[0], port: address[1] });
+    const [conn] = await first.accept();
+    await conn.close();
+    await first.close();
+    client.close();
+    const again = socket();
+    again.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    again.bind(address); // EADDRINUSE without SO_REUSEADDR
+    assert.deepEqual(again.getsockname(), address);
+    assert.equal(again.getsockopt(SOL_SOCKET, SO_REUSEADDR), 1);
+    await again.close();
+  });
+});
+
+Deno.test("Socket.setsockopt(SO_REUSEPORT) lets two listeners bind one port; without it the second gets AddrInUse", async () => {
+  await run(async () => {
+    const a = socket();
+    a.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+    a.bind(["127.0.0.1", 0]);
+    const address = a.getsockname() as [string, number];
+    const b = socket();
+    b.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+    b.bind(address);
+    assert.equal(b.getsockopt(SOL_SOCKET, SO_REUSEPORT), 1);
+    const c = socket();
+    assert.throws(() => c.bind(address), Deno.errors.AddrInUse);
+    assert.throws(
+      () => a.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1),
+      /Cannot set SO_REUSEPORT: the socket is already bound .*before bind\(\)/,
+    );
+    for (const s of [a, b, c]) await s.close();
+  });
+});
+
+Deno.test("Socket.setsockopt(TCP_NODELAY, SO_KEEPALIVE) calls Deno's setNoDelay/setKeepAlive, at once or at connect", async () => {
+  await run(async () => {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const probe = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+    const proto = Object.getPrototypeOf(probe) as Deno.TcpConn;
+    probe.close();
+    (await listener.accept()).close();
+    const calls: string[] = [];
+    const { setNoDelay, setKeepAlive } = proto;
+    proto.setNoDelay = function (this: Deno.TcpConn, on?: boolean) {
+      calls.push(`noDelay ${on}`);
+      return setNoDelay.call(this, on);
+    };
+    proto.setKeepAlive = function (this: Deno.TcpConn, on?: boolean) {
+      calls.push(`keepAlive ${on}`);
+      return setKeepAlive.call(this, on);
+    };
+    try {
+      const s = socket();
+      s.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+      assert.deepEqual(calls, [], "nothing to apply it to before connect()");
+      await s.connect(["127.0.0.1", listener.addr.port]);
+      assert.deepEqual(calls, ["noDelay true"]);
+      s.setsockopt(SOL_SOCKET, SO_KEEPALIVE, true);
+      s.setsockopt(IPPROTO_TCP, TCP_NODELAY, 0);
+      assert.deepEqual(calls, ["noDelay true", "keepAlive true", "noDelay false"]);
+      assert.equal(s.getsockopt(SOL_SOCKET, SO_KEEPALIVE), 1);
+      assert.equal(s.getsockopt(IPPROTO_TCP, TCP_NODELAY), 0);
+      await s.close();
+      (await listener.accept()).close();
+    } finally {
+      proto.setNoDelay = setNoDelay;
+      proto.setKeepAlive = setKeepAlive;
+    }
+  });
+});
+
+Deno.test("Socket.accept() applies the listener's TCP_NODELAY and SO_KEEPALIVE to the new connection", async () => {
+  await run(async () => {
+    const server = socket();
+    server.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+    server.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 1);
+    server.bind(["127.0.0.1", 0]);
+    server.listen();
+    const [host, port] = server.getsockname() as [string, number];
+    const raw = await Deno.connect({ hostname: host, port });
+    const [conn] = await server.accept();
+    assert.equal(conn.getsockopt(IPPROTO_TCP, TCP_NODELAY), 1);
+    assert.equal(conn.getsockopt(SOL_SOCKET, SO_KEEPALIVE), 1);
+    const plain = new Socket(raw);
+    assert.equal(plain.getsockopt(IPPROTO_TCP, TCP_NODELAY), 0, "nothing set: Deno's default");
+    await conn.close();
+    await plain.close();
+    await server.close();
+  });
+});
+
+Deno.test("Socket.setsockopt() on UDP: SO_REUSEADDR applies at bind(); SO_BROADCAST is always on", async () => {
+  await run(async () => {
+    const a = socket(AF_INET, SOCK_DGRAM);
+    a.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    a.bind(["127.0.0.1", 0]);
+    const b = socket(AF_INET, SOCK_DGRAM);
+    b.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    b.bind(a.getsockname() as [string, number]); // EADDRINUSE without it
+    assert.equal(a.getsockopt(SOL_SOCKET, SO_BROADCAST), 1);
+    assert.equal(a.getsockopt(SOL_SOCKET, SO_TYPE), SOCK_DGRAM);
+    assert.throws(() => a.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1), /already bound/);
+    assert.throws(() => a.setsockopt(SOL_SOCKET, SO_BROADCAST, 0), /always allow broadcast/);
+    assert.throws(() => a.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1), /TCP_NODELAY: .*only for TCP/);
+    await a.close();
+    await b.close();
+  });
+});
+
+Deno.test("Socket.setsockopt()/getsockopt() name the option Deno cannot handle, and reject bad values", async () => {
+  const s = socket();
+  assert.throws(
+    () => s.setsockopt(SOL_SOCKET, SO_RCVBUF, 1 << 20),
+    { name: "Error", message: "Cannot set SO_RCVBUF: Deno has no API for socket buffer sizes" },
+  );
+  assert.throws(() => s.getsockopt(SOL_SOCKET, SO_SNDBUF), /Cannot get SO_SNDBUF: Deno has no API/);
+  assert.throws(
+    () => s.setsockopt(SOL_SOCKET, 99, 1),
+    { message: "Cannot set option 99 at level SOL_SOCKET: Deno has no API for it" },
+  );
+  assert.throws(() => s.setsockopt(SOL_SOCKET, SO_TYPE, 1), /can only be read/);
+  assert.throws(() => s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 0), /always reuse the address/);
+  assert.throws(() => s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1.5), TypeError);
+  assert.throws(
+    () => s.setsockopt(SOL_SOCKET, SO_REUSEADDR, new Uint8Array(4) as unknown as number),
+    /raw option bytes/,
+  );
+  assert.throws(() => s.getsockopt(SOL_SOCKET, SO_REUSEADDR, 4), /as bytes/);
+  const u = socket(AF_UNIX);
+  assert.throws(() => u.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 1), /only for TCP/);
+  await s.close();
+  assert.throws(() => s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1), Deno.errors.BadResource);
+});
+
+// --- errors that name what failed ------------------------------------------
+
+Deno.test("Socket.connect() errors name the address and keep Deno's class, code and cause", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close(); // nothing listens there now
+  const dir = await Deno.makeTempDir();
+  try {
+    await run(async () => {
+      await using s = socket();
+      const err = await s.connect(["127.0.0.1", port]).catch((e) => e);
+      assert(
+        err instanceof Deno.errors.ConnectionRefused,
+        `expected ConnectionRefused, got ${err}`,
+      );
+      assert(err.message.startsWith(`Cannot connect to 127.0.0.1:${port}: `), err.message);
+      assert.equal(err.name, "ConnectionRefused");
+      assert.equal((err as { code?: string }).code, "ECONNREFUSED");
+      assert(err.cause instanceof Deno.errors.ConnectionRefused, "Deno's own error is the cause");
+      assert.equal(await s.connectEx(["127.0.0.1", port]), 111, "connectEx still sees the errno");
+      await using u = socket(AF_UNIX);
+      const missing = `${dir}/none.sock`;
+      await assert.rejects(
+        u.connect(missing),
+        (e) =>
+          e instanceof Deno.errors.NotFound &&
+          e.message.startsWith(`Cannot connect to ${missing}: `),
+      );
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Socket.bind() to an address in use names it and keeps AddrInUse", () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const s = socket();
+  assert.throws(
+    () => s.bind(["127.0.0.1", taken.addr.port]),
+    (e) =>
+      e instanceof Deno.errors.AddrInUse &&
+      e.message.startsWith(`Cannot bind to 127.0.0.1:${taken.addr.port}: `),
+  );
+  assert.throws(() => s.bind(["127.0.0.1", 70000]), {
+    name: "RangeError",
+    message: /^Cannot bind: port/,
+  });
+});
+
+Deno.test("Unix sockets need --allow-net=unix:PATH besides read and write (README's table)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/unix.ts`;
+    const mod = new URL("../../io/socket.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { AF_UNIX, socket } from "${mod}";
+const s = socket(AF_UNIX);
+s.bind(Deno.args[0]!);
+await s.close();
+console.log("bound");
+`,
+    );
+    const path = `${dir}/s.sock`;
+    const attempt = async (flags: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-prompt", ...flags, script, path],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return new TextDecoder().decode(out.success ? out.stdout : out.stderr);
+    };
+    const rw = [`--allow-read=${dir}`, `--allow-write=${dir}`];
+    assert.match(await attempt(rw), /--allow-net/);
+    assert.equal(await attempt([...rw, `--allow-net=unix:${path}`]), "bound\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

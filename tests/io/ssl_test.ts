@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { openConnection, run, runServer, type Socket, spawn, tcpServerSocket } from "@curio/curio";
+import {
+  openConnection,
+  run,
+  runServer,
+  sleep,
+  type Socket,
+  spawn,
+  tcpServerSocket,
+} from "@curio/curio";
 import {
   CERT_NONE,
   createDefaultContext,
@@ -9,46 +17,13 @@ import {
   wrapSocket,
 } from "@curio/curio/ssl";
 import { socket, socketpair } from "@curio/curio/socket";
+import { hasOpenssl, makeCert, selfSigned } from "./_tls_certs.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-async function hasOpenssl(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("openssl", { args: ["version"], stdout: "null" })
-      .output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
 const opensslMissing = !(await hasOpenssl());
 if (opensslMissing) console.warn("ssl_test: openssl not found; skipping certificate tests");
-
-/**
- * A CA and a server certificate it signed, for `localhost` and 127.0.0.1, in
- * a fresh temp dir. (rustls refuses a CA certificate used as a server's own,
- * so the usual one-command self-signed certificate will not do.)
- */
-async function makeCert(): Promise<{ dir: string; cert: string; key: string; ca: string }> {
-  const dir = await Deno.makeTempDir();
-  const sh = [
-    "set -e",
-    `cd '${dir}'`,
-    "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=curio-test-ca -keyout ca.key -out ca.pem",
-    "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout key.pem -out server.csr",
-    "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf",
-    "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext.cnf -out cert.pem",
-  ].join("\n");
-  const { success, stderr } = await new Deno.Command("sh", {
-    args: ["-c", sh],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!success) throw new Error(`openssl failed: ${new TextDecoder().decode(stderr)}`);
-  return { dir, cert: `${dir}/cert.pem`, key: `${dir}/key.pem`, ca: `${dir}/ca.pem` };
-}
 
 async function echo(client: Socket): Promise<void> {
   while (true) {
@@ -124,14 +99,20 @@ Deno.test({
         // No loadVerifyLocations: the self-signed certificate is not trusted.
         await assert.rejects(
           openConnection("localhost", port, { ssl: true }),
-          (e) => e instanceof Error && /certificate|UnknownIssuer/i.test(e.message),
+          (e) =>
+            e instanceof Deno.errors.InvalidData &&
+            /^Cannot verify the server's certificate for "localhost": it is not signed by a CA this context trusts/
+              .test(e.message),
         );
         // A wrong host name is refused too.
         const ctx = createDefaultContext();
         ctx.loadVerifyLocations(ca);
         await assert.rejects(
           openConnection("127.0.0.1", port, { ssl: ctx, serverHostname: "example.com" }),
-          (e) => e instanceof Error && /certificate|NotValidForName/i.test(e.message),
+          (e) =>
+            e instanceof Deno.errors.InvalidData &&
+            /^Cannot verify the server's certificate for "example.com": it does not name "example.com"/
+              .test(e.message),
         );
         // Still serving.
         await using ok = await openConnection("localhost", port, { ssl: ctx });
@@ -287,6 +268,125 @@ Deno.test("unixServer() with ssl throws: Deno has no TLS listener for Unix socke
         /no certificate|only for TCP/,
       );
     });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Serves `cert` on 127.0.0.1 and connects to it as `localhost`, trusting `cafile`. */
+async function connectTrusting(
+  cert: { cert: string; key: string },
+  cafile: string,
+): Promise<{ error: unknown; logged: string[] }> {
+  let error: unknown = undefined;
+  const logged: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => logged.push(args.map(String).join(" "));
+  try {
+    await run(async () => {
+      const serverCtx = createDefaultContext(Purpose.CLIENT_AUTH);
+      serverCtx.loadCertChain(cert.cert, cert.key);
+      const sock = tcpServerSocket("127.0.0.1", 0);
+      const [, port] = sock.getsockname() as [string, number];
+      const server = await spawn(() => runServer(sock, echo, { ssl: serverCtx }));
+      const ctx = createDefaultContext();
+      ctx.loadVerifyLocations(cafile);
+      try {
+        await using c = await openConnection("localhost", port, { ssl: ctx });
+        await c.sendall(enc("ping"));
+        assert.equal(dec(await c.recv(10)), "ping");
+      } catch (e) {
+        error = e;
+        // The server's side of the refused handshake ends soon after.
+        for (let i = 0; i < 500 && logged.length === 0; i++) await sleep(0.01);
+        await sleep(0.05); // time for a second line, if there were one
+      }
+      await server.cancel();
+    });
+  } finally {
+    console.error = original;
+  }
+  return { error, logged };
+}
+
+Deno.test({
+  name:
+    "SSL: the usual one-command self-signed certificate is refused with the reason and a working openssl command; the server logs one line",
+  ignore: opensslMissing,
+  fn: async () => {
+    const made = await selfSigned(); // openssl req -x509 ... -subj /CN=localhost, nothing more
+    try {
+      const { error, logged } = await connectTrusting(made, made.cert);
+      assert(error instanceof Deno.errors.InvalidData, `expected InvalidData, got ${error}`);
+      assert.match(
+        error.message,
+        /^Cannot verify the server's certificate for "localhost": it is a CA certificate/,
+      );
+      assert.match(error.message, /not even one loaded with loadVerifyLocations\(\)/);
+      assert.match(error.cause instanceof Error ? error.cause.message : "", /CaUsedAsEndEntity/);
+      const handshakeLines = logged.filter((l) => l.includes("TLS handshake"));
+      assert.equal(handshakeLines.length, 1, `one line per refused client: ${logged.join("\n")}`);
+      assert.match(
+        handshakeLines[0]!,
+        /^curio: TLS handshake with 127\.0\.0\.1:\d+ failed: the client refused it \(received fatal alert: \w+: usually, the client does not trust our certificate\)$/,
+      );
+      assert(!logged.some((l) => /\n\s+at /.test(l)), "no stack trace on stderr");
+      // The command the message gives makes a certificate that works.
+      const command = /(openssl req -x509 .*IP:127\.0\.0\.1)/.exec(error.message)?.[1];
+      assert(command !== undefined, "the message gives an openssl command");
+      const dir = await Deno.makeTempDir();
+      try {
+        const out = await new Deno.Command("sh", {
+          args: ["-c", `cd '${dir}' && ${command} -days 1`],
+          stdout: "null",
+          stderr: "null",
+        }).output();
+        assert(out.success, "the openssl command runs");
+        const fixed = { cert: `${dir}/cert.pem`, key: `${dir}/key.pem` };
+        const again = await connectTrusting(fixed, fixed.cert);
+        assert.equal(again.error, undefined, `the fixed certificate is accepted: ${again.error}`);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    } finally {
+      await Deno.remove(made.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "SSL: a self-signed certificate with CA:FALSE but no subjectAltName is refused in plain words",
+  ignore: opensslMissing,
+  fn: async () => {
+    const made = await selfSigned(["-addext", "basicConstraints=critical,CA:FALSE"]);
+    try {
+      const { error } = await connectTrusting(made, made.cert);
+      assert(error instanceof Deno.errors.InvalidData, `expected InvalidData, got ${error}`);
+      assert.match(
+        error.message,
+        /^Cannot verify the server's certificate for "localhost": it names no host in a subjectAltName extension, and Deno's TLS \(rustls\) ignores the subject's CN/,
+      );
+      assert.match(error.message, /-addext subjectAltName=DNS:localhost/);
+    } finally {
+      await Deno.remove(made.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("openUnixConnection() with ssl throws: Deno starts TLS only on TCP connections", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const listener = Deno.listen({ transport: "unix", path: `${dir}/s.sock` });
+    await run(async () => {
+      const { openUnixConnection } = await import("@curio/curio");
+      await assert.rejects(openUnixConnection(`${dir}/s.sock`, { ssl: true }), {
+        name: "Error",
+        message:
+          "Cannot wrap a Unix socket connection with TLS: Deno can start TLS only on TCP connections",
+      });
+    });
+    listener.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -70,8 +70,8 @@ Deno.test("Popen.communicate() of a big output does not deadlock on a full pipe"
       stderr: PIPE,
     });
     const [out, err] = await p.communicate();
-    assert.equal(out.length, 300000);
-    assert.equal(err.length, 200000);
+    assert.equal(out!.length, 300000);
+    assert.equal(err!.length, 200000);
   });
 });
 
@@ -79,7 +79,7 @@ Deno.test("Popen.communicate() ignores a child that exits without reading its in
   await run(async () => {
     const p = new Popen(["true"], { stdin: PIPE, stdout: PIPE });
     const [out] = await p.communicate(new Uint8Array(1 << 20));
-    assert.equal(out.length, 0);
+    assert.equal(out!.length, 0);
     assert.equal(p.returncode, 0);
   });
 });
@@ -112,7 +112,7 @@ Deno.test("Popen.wait(timeout) raises TimeoutExpired after killing the child", a
     assert(err instanceof TimeoutExpired);
     assert.equal(err.timeout, 0.2);
     assert.deepEqual(err.cmd, ["sleep", "30"]);
-    assert.match(err.message, /^Cannot run "sleep 30": timed out after 0.2 seconds$/);
+    assert.equal(err.message, "Command 'sleep 30' timed out after 0.2 seconds");
     assert.equal(p.returncode, -15);
     assert.equal(exists(p.pid), false);
   }, virtual());
@@ -193,7 +193,10 @@ Deno.test("run() with check: true raises CalledProcessError with returncode, cmd
     assert.equal(err.cmd, "echo o; echo e >&2; exit 3");
     assert.equal(text(err.output), "o\n");
     assert.equal(text(err.stderr), "e\n");
-    assert.equal(err.message, 'Cannot run "echo o; echo e >&2; exit 3": it exited with status 3');
+    assert.equal(
+      err.message,
+      "Command 'echo o; echo e >&2; exit 3' returned non-zero exit status 3",
+    );
     // Without check, the same status is just reported.
     const done = await runCommand(["false"]);
     assert.equal(done.returncode, 1);
@@ -284,7 +287,7 @@ Deno.test("stderr: STDOUT with an argument list interleaves both streams into st
     assert.equal(p.stderr, null);
     const [out, err] = await p.communicate();
     assert.equal(text(out), "a\nb\nc\n", "writes apart in time keep their order");
-    assert.equal(err.length, 0);
+    assert.equal(err, null, "stderr went to stdout: it was not piped");
   });
 });
 
@@ -432,4 +435,39 @@ await run(async () => {
   } finally {
     await Deno.remove(script);
   }
+});
+
+Deno.test("Popen.communicate() returns null for a stream that was not piped, as run() does", async () => {
+  await run(async () => {
+    const p = new Popen(["sh", "-c", "echo out; echo err >&2"], { stdout: PIPE, stderr: DEVNULL });
+    const [out, err] = await p.communicate();
+    assert.equal(text(out), "out\n");
+    assert.equal(err, null, "stderr was not piped");
+    const done = await runCommand(["sh", "-c", "echo out; echo err >&2"], {
+      stdout: PIPE,
+      stderr: DEVNULL,
+    });
+    assert.equal(done.stderr, null, "run() says the same");
+    const q = new Popen(["true"]);
+    assert.deepEqual(await q.communicate(), [null, null]);
+  });
+});
+
+Deno.test("CalledProcessError and TimeoutExpired use Python's wording: the command, then what went wrong", () => {
+  assert.equal(
+    new CalledProcessError(3, ["sh", "-c", "exit 3"]).message,
+    `Command 'sh -c "exit 3"' returned non-zero exit status 3`,
+  );
+  assert.equal(
+    new CalledProcessError(-9, ["sleep", "5"]).message,
+    "Command 'sleep 5' died with signal 9 (SIGKILL)",
+  );
+  assert.equal(
+    new CalledProcessError(-40, "spin").message,
+    "Command 'spin' died with signal 40",
+  );
+  assert.equal(
+    new TimeoutExpired(["sleep", "5"], 0.5).message,
+    "Command 'sleep 5' timed out after 0.5 seconds",
+  );
 });

@@ -69,7 +69,7 @@ const communicate: Scenario = async (ctx) => {
       pids.push(p.pid);
       ctx.onWedge.push(() => Deno.kill(p.pid, "SIGKILL"));
       const [out] = await ctx.step("communicate", () => p.communicate(enc.encode("data")));
-      assert.equal(dec.decode(out), "data");
+      assert.equal(dec.decode(out!), "data");
       const done = await ctx.step(
         "run",
         () => runProcess(["sh", "-c", "sleep 0.02; echo ok"], { stdout: PIPE }),
