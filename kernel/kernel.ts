@@ -37,6 +37,7 @@
 import { checkTaskFunction, Scheduler, type TaskCore } from "./_core.ts";
 import { type Clock, monotonicClock } from "./clock.ts";
 import { CurioError } from "./errors.ts";
+import { reportUnhandledRejections } from "./_unhandled.ts";
 import { type MonitorConfig, monitorConfig, type MonitorHandle, startMonitor } from "./monitor.ts";
 
 /** Options for {@linkcode run} and {@linkcode Kernel}. */
@@ -164,6 +165,7 @@ export class Kernel {
       throw new CurioError("Cannot run the kernel: it is already running; await the first run()");
     }
     const sched = this.#sched;
+    reportUnhandledRejections();
     this.#running = true;
     sched.start();
     let core: TaskCore | undefined;
@@ -271,6 +273,15 @@ function scheduleSeed(schedule: unknown): number | undefined {
  * Runs `main` as the first task of a new kernel and resolves with its result
  * once every non-daemon task has finished; daemon tasks are then cancelled.
  * If `main` throws, `run` rejects with that same error.
+ *
+ * A promise made inside a task that rejects with nobody handling it still
+ * ends the program as Deno does ("Uncaught (in promise)", exit code 1); curio
+ * prints one line before Deno's report, naming the task (id and name) that was
+ * running when the promise was rejected. To avoid it, await the promise, run
+ * the work as a task (`spawn` then `join`, or a `TaskGroup`), or `wait()` for
+ * it. A task that never blocks (a loop of fast-path `put`/`get` calls, a free
+ * lock) keeps timers and I/O from running until it blocks: put `await
+ * sleep(0)` in long loops and move CPU work to `runInThread`.
  *
  * @typeParam T What `main` resolves to.
  * @param main The main task's function.

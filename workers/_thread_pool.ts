@@ -109,7 +109,9 @@ export class ThreadWorker {
   async retire(): Promise<void> {
     this.#alive = false;
     this.#worker.terminate();
-    this.zombies.add(this.#flag);
+    // Only a worker stopped in the middle of a call (a cancelled call) can
+    // run on as a zombie; one that ended itself or sat idle cannot.
+    if (this.#pending !== undefined) this.zombies.add(this.#flag);
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.({ lost: "the worker was terminated before replying" });

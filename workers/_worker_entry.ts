@@ -9,8 +9,9 @@
 // functions listed in `workerSource`.
 //
 // A crash that escapes the request (an error thrown from a timer, an
-// unhandled rejection) and `self.close()` are reported to the pool before
-// the worker ends, so the waiting call rejects instead of hanging.
+// unhandled rejection), `self.close()` and `Deno.exit()` are reported to the
+// pool before the worker ends, so the waiting call rejects at once instead
+// of hanging: Deno gives the parent no event when a worker ends itself.
 
 import {
   compile,
@@ -28,7 +29,7 @@ interface WorkerScope {
   onmessage: ((event: MessageEvent<unknown>) => void) | null;
   close(): void;
   addEventListener(
-    type: "error" | "unhandledrejection",
+    type: "error" | "unhandledrejection" | "unload",
     listener: (event: Event & { error?: unknown; message?: string; reason?: unknown }) => void,
   ): void;
 }
@@ -62,7 +63,9 @@ function workerMain(sharedWireUrl: string, mark: string): void {
   const fns = new Map<number, unknown>();
   const modules = new Map<string, Promise<Record<string, unknown>>>();
   const defs = new Map<number, JobDef>();
-  const control = (reply: Reply): void => scope.postMessage({ [mark]: reply });
+  // Taken now, so a function that replaces them cannot silence the reports below.
+  const post = scope.postMessage.bind(scope);
+  const control = (reply: Reply): void => post({ [mark]: reply });
   const realClose = scope.close.bind(scope);
 
   const resolve = async (key: number): Promise<unknown> => {
@@ -81,7 +84,7 @@ function workerMain(sharedWireUrl: string, mark: string): void {
       if (typeof value === "object" && value !== null && mark in value) {
         control({ ok: true, value });
       } else {
-        scope.postMessage(value);
+        post(value);
       }
     } catch (error) {
       control({
@@ -174,13 +177,26 @@ function workerMain(sharedWireUrl: string, mark: string): void {
     event.preventDefault();
     crash(event.reason);
   });
+  // A worker that ends itself gives its parent no event: say so first. Its
+  // synchronous code stops here, so the "in synchronous code" word is
+  // cleared (it is not a zombie).
+  const ending = (how: string): void => {
+    if (flag !== undefined) Atomics.store(flag, 0, 0);
+    control({ lost: `the worker called ${how} before replying` });
+  };
   Object.defineProperty(scope, "close", {
     value: (): void => {
-      control({ lost: "the worker called self.close() before replying" });
+      ending("self.close()");
       realClose();
     },
     configurable: true,
     writable: true,
+  });
+  // Deno.exit() (and node:process exit()) in a worker dispatch "unload",
+  // then end the worker. Registered before any user code runs, so it runs first.
+  scope.addEventListener("unload", () => {
+    const code = (globalThis as { Deno?: { exitCode?: number } }).Deno?.exitCode ?? 0;
+    ending(`Deno.exit(${code})`);
   });
 }
 

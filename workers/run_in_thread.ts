@@ -34,6 +34,10 @@ import type { WorkerFunction } from "./worker_function.ts";
  *   discarded; until it ends it also keeps the program from exiting. For
  *   CPU-bound work that must be killable at any instant use
  *   {@linkcode runInProcess}.
+ * - A worker that ends itself during a call (`Deno.exit()`, `process.exit()`,
+ *   `self.close()`, an error thrown from a timer, an unhandled rejection)
+ *   rejects that call at once with an error naming what happened, and the
+ *   pool replaces it; one that ends itself while idle is replaced too.
  * - At most `workerLimits.maxThreads` workers (default 64) run per kernel;
  *   further calls wait in state `THREAD_ACQUIRE`. Workers are created
  *   lazily, reused, and terminated when the kernel shuts down.
@@ -48,6 +52,7 @@ import type { WorkerFunction } from "./worker_function.ts";
  * @throws {DOMException} `DataCloneError` naming the argument that cannot be cloned (nothing is sent).
  * @throws {ReferenceError} If `fn` uses a variable it does not define (it is not self-contained).
  * @throws {CancelledError} If the task is cancelled or times out (the worker is terminated).
+ * @throws {Error} If the worker ends itself or crashes before replying (`the worker called Deno.exit(7) before replying`).
  * @throws {CurioError} Outside a task.
  * @throws The error `fn` threw, rebuilt with the same name and message.
  *

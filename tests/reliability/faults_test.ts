@@ -1,8 +1,9 @@
 // Faults: a peer that resets mid-read, a half-closed socket, a TLS peer that
-// sends garbage, a server handler that throws, a worker that crashes or
-// hangs, a child process killed with SIGKILL. In each, the failing task gets
-// a clear error and the kernel and the other tasks go on (a ticker task keeps
-// ticking through the fault).
+// sends garbage, a server handler that throws, a worker thread or process
+// that crashes, hangs, exits, closes itself or is killed with SIGKILL, a
+// child process killed with SIGKILL. In each, the failing task gets a clear
+// error at once and the kernel and the other tasks go on (a ticker task
+// keeps ticking through the fault).
 
 import assert from "node:assert/strict";
 import {
@@ -18,6 +19,7 @@ import {
   TaskTimeout,
   tcpServerSocket,
   timeoutAfter,
+  workerLimits,
 } from "@curio/curio";
 import { SHUT_WR, socketpair } from "@curio/curio/socket";
 import { Popen } from "@curio/curio/subprocess";
@@ -334,4 +336,176 @@ Deno.test("fault: a child process killed with SIGKILL reports the signal; the ke
       await t.task.cancel();
     }
   });
+});
+
+// Each fault ends the worker in the middle of a call that would otherwise
+// run for 60 s; the call must reject at once (the 20 s timeout only turns a
+// hang into a failure), and with one worker allowed, the next call proves
+// the pool replaced it.
+const threadFaults: [string, () => unknown, RegExp][] = [
+  [
+    "Deno.exit(7)",
+    () => {
+      setTimeout(() => Deno.exit(7), 10);
+      return new Promise((r) => setTimeout(r, 60_000));
+    },
+    /^Error: Cannot run function in a worker thread: the worker called Deno\.exit\(7\) before replying$/,
+  ],
+  [
+    "Deno.exit() in synchronous code",
+    () => Deno.exit(),
+    /^Error: Cannot run function in a worker thread: the worker called Deno\.exit\(0\) before replying$/,
+  ],
+  [
+    "node:process exit(5)",
+    async () => {
+      const process = (await import("node:process")).default;
+      process.exit(5);
+    },
+    /the worker called Deno\.exit\(5\) before replying/,
+  ],
+  [
+    "self.close()",
+    () => {
+      (globalThis as unknown as { close(): void }).close();
+      return new Promise((r) => setTimeout(r, 60_000));
+    },
+    /the worker called self\.close\(\) before replying/,
+  ],
+  [
+    "self.close() after replacing postMessage",
+    () => {
+      const scope = globalThis as unknown as { close(): void; postMessage(m: unknown): void };
+      scope.postMessage = () => {};
+      scope.close();
+    },
+    /the worker called self\.close\(\) before replying/,
+  ],
+  [
+    "a crash in a timer",
+    () => {
+      setTimeout(() => {
+        throw new URIError("bad timer");
+      }, 10);
+      return new Promise((r) => setTimeout(r, 60_000));
+    },
+    /the worker crashed before replying \(URIError: bad timer\)/,
+  ],
+];
+
+for (const [what, fn, message] of threadFaults) {
+  Deno.test(`fault: a worker thread that ends by ${what} mid-call rejects it at once; the pool replaces it`, async () => {
+    const before = workerLimits.maxThreads;
+    workerLimits.maxThreads = 1;
+    try {
+      await run(async () => {
+        const t = await ticker();
+        try {
+          const id = () => ((globalThis as { id?: number }).id ??= Math.random());
+          const first = await runInThread(id);
+          const error = await timeoutAfter(
+            20,
+            () => runInThread(fn).then(() => undefined, (e) => e),
+          );
+          assert(error instanceof Error, "the call did not fail");
+          assert.match(String(error), message);
+          const second = await timeoutAfter(20, () => runInThread(id));
+          assert.notEqual(second, first, "the dead worker served the next call");
+          await stillTicking(t);
+        } finally {
+          await t.task.cancel();
+        }
+      });
+    } finally {
+      workerLimits.maxThreads = before;
+    }
+  });
+}
+
+Deno.test("fault: a worker thread that exits while idle is replaced; the next call does not hang", async () => {
+  const before = workerLimits.maxThreads;
+  workerLimits.maxThreads = 1;
+  try {
+    await run(async () => {
+      const id = () => ((globalThis as { id?: number }).id ??= Math.random());
+      const first = await runInThread(() => {
+        setTimeout(() => Deno.exit(1), 20);
+        return ((globalThis as { id?: number }).id ??= Math.random());
+      });
+      await sleep(0.2);
+      const second = await timeoutAfter(20, () => runInThread(id));
+      assert.notEqual(second, first, "the dead worker was handed the next call");
+    });
+  } finally {
+    workerLimits.maxThreads = before;
+  }
+});
+
+const processFaults: [string, (pid: number) => void, RegExp][] = [
+  ["SIGKILL from the parent", (pid) => Deno.kill(pid, "SIGKILL"), /was killed by SIGKILL/],
+  ["SIGTERM from the parent", (pid) => Deno.kill(pid, "SIGTERM"), /was killed by SIGTERM/],
+];
+
+for (const [what, fault, message] of processFaults) {
+  Deno.test(`fault: a worker process ended by ${what} mid-call rejects it at once; the pool replaces it`, async () => {
+    const before = workerLimits.maxProcesses;
+    workerLimits.maxProcesses = 1;
+    try {
+      await run(async () => {
+        const t = await ticker();
+        try {
+          const pid = await runInProcess(() => Deno.pid);
+          const call = await spawn(() =>
+            runInProcess(() => new Promise((r) => setTimeout(r, 60_000)))
+              .then(() => undefined, (e) => e)
+          );
+          for (let i = 0; i < 500 && call.state !== "PROCESS_WAIT"; i++) await sleep(0.01);
+          await sleep(0.05);
+          fault(pid);
+          const error = await timeoutAfter(20, () => call.join());
+          assert(error instanceof Error, "the call did not fail");
+          assert.match(String(error), message);
+          const next = await timeoutAfter(20, () => runInProcess(() => Deno.pid));
+          assert.notEqual(next, pid, "the dead process served the next call");
+          await stillTicking(t);
+        } finally {
+          await t.task.cancel();
+        }
+      });
+    } finally {
+      workerLimits.maxProcesses = before;
+    }
+  });
+}
+
+Deno.test("fault: a worker process that kills itself or crashes mid-call rejects it at once", async () => {
+  const before = workerLimits.maxProcesses;
+  workerLimits.maxProcesses = 1;
+  try {
+    await run(async () => {
+      const cases: [() => unknown, RegExp][] = [
+        [() => Deno.kill(Deno.pid, "SIGKILL"), /the child process was killed by SIGKILL/],
+        [() => {
+          setTimeout(() => Deno.exit(9), 10);
+          return new Promise((r) => setTimeout(r, 60_000));
+        }, /the child process exited with code 9 before replying/],
+        [() => {
+          setTimeout(() => {
+            throw new URIError("bad timer");
+          }, 10);
+          return new Promise((r) => setTimeout(r, 60_000));
+        }, /the worker crashed before replying \(URIError: bad timer\)/],
+      ];
+      for (const [fn, message] of cases) {
+        const error = await timeoutAfter(
+          20,
+          () => runInProcess(fn).then(() => undefined, (e) => e),
+        );
+        assert.match(String(error), message);
+      }
+      assert.equal(await timeoutAfter(20, () => runInProcess((x: number) => x + 1, 1)), 2);
+    });
+  } finally {
+    workerLimits.maxProcesses = before;
+  }
 });

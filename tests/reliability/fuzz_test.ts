@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { _futureWait, _rescheduleTasks, _waitOnQueue, KernelQueue } from "@curio/curio/traps";
 import { fuzz, Rng } from "./_fuzz.ts";
-import { socketFuzzOnce } from "./_socket_fuzz.ts";
+import { byteAt, socketFuzzOnce, TRANSPORTS } from "./_socket_fuzz.ts";
 
 const BASE = Number(Deno.env.get("CURIO_FUZZ_SEED") ?? 0x5eed);
 const ITERATIONS = Number(Deno.env.get("CURIO_FUZZ_ITERATIONS") ?? 1000);
@@ -104,23 +104,41 @@ Deno.test("fuzz: catches a bounded queue that loses a putter's wake-up", async (
   assert.match(failures.join("\n"), /putter\(s\) blocked while the queue has room/);
 });
 
-const SOCKET_ITERATIONS = Number(Deno.env.get("CURIO_SOCKET_FUZZ_ITERATIONS") ?? 15);
+const SOCKET_ITERATIONS = Number(Deno.env.get("CURIO_SOCKET_FUZZ_ITERATIONS") ?? 30);
 
-Deno.test(`fuzz: ${SOCKET_ITERATIONS} seeded socket runs: random reads under timeouts and cancels lose no byte`, async () => {
-  const failures: string[] = [];
-  let reads = 0;
-  let timeouts = 0;
-  let cancels = 0;
-  for (let i = 0; i < SOCKET_ITERATIONS; i++) {
-    const r = await socketFuzzOnce(BASE + i);
-    reads += r.reads;
-    timeouts += r.timeouts;
-    cancels += r.cancels;
-    if (r.problems.length > 0) failures.push(`seed ${r.seed}: ${r.problems.join("; ")}`);
-  }
-  assert.deepEqual(failures, [], "socket fuzz failures (replay with CURIO_FUZZ_SEED=<seed>)");
-  assert(timeouts > 0 && cancels > 0, `only ${timeouts} timeouts and ${cancels} cancels`);
-  if (Deno.env.get("CURIO_SWEEP_VERBOSE")) {
-    console.log(`socket fuzz: ${reads} reads, ${timeouts} timeouts, ${cancels} cancels`);
-  }
+for (const transport of TRANSPORTS) {
+  Deno.test(`fuzz: ${SOCKET_ITERATIONS} seeded ${transport} runs: random reads under timeouts and cancels read back every byte`, async () => {
+    const failures: string[] = [];
+    let reads = 0;
+    let timeouts = 0;
+    let cancels = 0;
+    for (let i = 0; i < SOCKET_ITERATIONS; i++) {
+      const r = await socketFuzzOnce(BASE + i, 20_000, transport);
+      reads += r.reads;
+      timeouts += r.timeouts;
+      cancels += r.cancels;
+      if (r.problems.length > 0) failures.push(`seed ${r.seed}: ${r.problems.join("; ")}`);
+    }
+    assert.deepEqual(
+      failures,
+      [],
+      `${transport} read-back failures (replay with CURIO_FUZZ_SEED=<seed> CURIO_SOCKET_FUZZ_ITERATIONS=1)`,
+    );
+    // A regular file reads too fast for timeouts to fire; cancels must land everywhere.
+    if (transport !== "file") assert(timeouts > 0, `no ${transport} read timed out`);
+    assert(cancels > 0, `no ${transport} reader was cancelled`);
+    if (Deno.env.get("CURIO_SWEEP_VERBOSE")) {
+      console.log(`${transport} fuzz: ${reads} reads, ${timeouts} timeouts, ${cancels} cancels`);
+    }
+  });
+}
+
+Deno.test("fuzz: the read-back stream is pseudo-random, differs by seed, and has lines", () => {
+  const bytes = (seed: number) => Array.from({ length: 2000 }, (_, i) => byteAt(seed, i));
+  const a = bytes(1);
+  assert.deepEqual(a, bytes(1), "a seed always yields the same stream");
+  assert.notDeepEqual(a, bytes(2));
+  assert(new Set(a).size > 200, "too few distinct byte values");
+  const newlines = a.filter((b) => b === 10).length;
+  assert(newlines > 40 && newlines < 200, `${newlines} newlines in 2000 bytes`);
 });

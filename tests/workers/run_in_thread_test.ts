@@ -391,3 +391,38 @@ Deno.test("runInThread() warns at shutdown about a cancelled call still in synch
     await Deno.remove(file);
   }
 });
+
+Deno.test("runInThread() does not count workers that ended themselves as cancelled calls at shutdown", async () => {
+  // 24 workers that call self.close() and 8 that call Deno.exit() mid-call
+  // were once reported as "cancelled calls still in synchronous code".
+  const mod = new URL("../../mod.ts", import.meta.url).href;
+  const script = `
+    import { run, runInThread } from ${JSON.stringify(mod)};
+    let failed = 0;
+    await run(async () => {
+      for (let i = 0; i < 24; i++) {
+        await runInThread(() => { self.close(); return 1; }).catch(() => failed++);
+      }
+      for (let i = 0; i < 8; i++) {
+        await runInThread(() => Deno.exit(i)).catch(() => failed++);
+      }
+    });
+    console.log(failed);`;
+  const file = await Deno.makeTempFile({ suffix: ".js" });
+  try {
+    await Deno.writeTextFile(file, script);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", file],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.equal(new TextDecoder().decode(out.stdout), "32\n", "every call rejected");
+    assert.doesNotMatch(stderr, /curio: .*cancelled runInThread/, "a false shutdown warning");
+  } finally {
+    await Deno.remove(file);
+  }
+});
