@@ -34,6 +34,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { clearImmediate, setImmediate } from "node:timers";
 import { onJump } from "./_clock_events.ts";
 import { HostYield } from "./_host_yield.ts";
+import { defaultTaskName } from "./_task_name.ts";
 import { type Clock, MockClock, monotonicClock } from "./clock.ts";
 import { CancelledError, CurioError, TaskTimeout } from "./errors.ts";
 import { type Expirable, TimeQueue, type TimerEntry } from "./_time_queue.ts";
@@ -333,12 +334,30 @@ export class TaskCore {
   /** The id of the task that spawned this one (undefined for main and kernel tasks). */
   parentId: number | undefined = undefined;
 
+  /** The `name` option, or the default name once worked out (see `name`). */
+  #name: string | undefined;
+  /** The function whose name is the default name, when not `fn` (a wrapper's). */
+  #nameFrom: (() => unknown) | undefined;
+
   constructor(
     readonly sched: Scheduler,
     readonly fn: () => unknown,
-    readonly name: string,
+    name: string | undefined,
     readonly daemon: boolean,
-  ) {}
+    nameFrom?: () => unknown,
+  ) {
+    this.#name = name;
+    this.#nameFrom = nameFrom;
+  }
+
+  /** The task's name: the `name` option, else worked out from its function when first read. */
+  get name(): string {
+    if (this.#name === undefined) {
+      this.#name = defaultTaskName(this.#nameFrom ?? this.fn);
+      this.#nameFrom = undefined;
+    }
+    return this.#name;
+  }
 
   block(trap: Trap, state: string): void {
     const traps = this.traps;
@@ -590,7 +609,7 @@ export class Scheduler {
    * holds the kernel, else when its turn in the ready queue comes. For
    * tasks the kernel starts itself (main, the monitor).
    */
-  spawn(fn: () => unknown, name: string, daemon: boolean, isMain = false): TaskCore {
+  spawn(fn: () => unknown, name: string | undefined, daemon: boolean, isMain = false): TaskCore {
     const core = this.#create(fn, name, daemon, isMain);
     if (this.holder === undefined && !this.#yielding) {
       this.holder = core;
@@ -606,16 +625,18 @@ export class Scheduler {
    * parent resumes right after it, ahead of the ready queue (API.md rule 4).
    * When another task holds the kernel (the parent runs outside it, resumed
    * by a foreign promise), the child's first cycle waits its turn instead.
-   * Resolves with `wrap(child)`.
+   * Resolves with `wrap(child)`. Without a `name`, the task is named after
+   * `nameFrom` (default `fn`) when the name is first read.
    */
   spawnFrom<T>(
     parent: TaskCore,
     fn: () => unknown,
-    name: string,
+    name: string | undefined,
     daemon: boolean,
     wrap: (core: TaskCore) => T,
+    nameFrom?: () => unknown,
   ): Promise<T> {
-    const core = this.#create(fn, name, daemon, false);
+    const core = this.#create(fn, name, daemon, false, nameFrom);
     const task = wrap(core);
     if (this.holder === parent || (this.holder === undefined && !this.#yielding)) {
       // The common case: the child blocks in the synchronous part of its
@@ -660,8 +681,14 @@ export class Scheduler {
     this.#urgent.push(back);
   }
 
-  #create(fn: () => unknown, name: string, daemon: boolean, isMain: boolean): TaskCore {
-    const core = new TaskCore(this, fn, name, daemon);
+  #create(
+    fn: () => unknown,
+    name: string | undefined,
+    daemon: boolean,
+    isMain: boolean,
+    nameFrom?: () => unknown,
+  ): TaskCore {
+    const core = new TaskCore(this, fn, name, daemon, nameFrom);
     core.isMain = isMain;
     core.parentId = context.getStore()?.id;
     this.tasks.set(core.id, core);

@@ -1,4 +1,5 @@
 import { checkTaskFunction, currentCore } from "./_core.ts";
+import { nameFrom } from "./_task_name.ts";
 import { taskOf } from "./_task_of.ts";
 import type { Task } from "./task.ts";
 
@@ -6,7 +7,11 @@ import type { Task } from "./task.ts";
 export interface SpawnOptions {
   /** A daemon runs in the background: the kernel does not wait for it. */
   daemon?: boolean;
-  /** A name for debugging (`Task.name`, the monitor); defaults to the function's name. */
+  /**
+   * A name for debugging (`Task.name`, the monitor). By default the
+   * function's name, or for an arrow such as `() => countdown(10)` the first
+   * call in its body (`countdown`), else `"task"`; worked out only when read.
+   */
   name?: string;
 }
 
@@ -52,7 +57,14 @@ export function spawn<T>(
     checkTaskFunction(fn, "spawn task", "() => child(x)");
     const parent = currentCore("spawn a task");
     const { daemon = false, name } = options;
-    return parent.sched.spawnFrom(parent, fn, name ?? (fn.name || "task"), daemon, taskOf<T>);
+    return parent.sched.spawnFrom(
+      parent,
+      fn,
+      name,
+      daemon,
+      taskOf<T>,
+      (options as { [nameFrom]?: () => unknown })[nameFrom],
+    );
   } catch (error) {
     return Promise.reject(error);
   }

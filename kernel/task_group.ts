@@ -9,7 +9,8 @@
  * @module
  */
 
-import { spawn } from "./spawn.ts";
+import { nameFrom } from "./_task_name.ts";
+import { spawn, type SpawnOptions } from "./spawn.ts";
 import type { Task } from "./task.ts";
 import { CancelledError } from "./errors.ts";
 import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "./traps.ts";
@@ -234,7 +235,7 @@ export class TaskGroup implements AsyncIterable<Task> {
         if (slot.task !== undefined) this.#memberDone(slot.task, slot);
       }
     };
-    const task = await spawn(member, { daemon, name: name ?? (fn.name || "task") });
+    const task = await spawn(member, { daemon, name, [nameFrom]: fn } as SpawnOptions);
     slot.task = task;
     if (daemon) {
       if (!slot.finished) this.#daemons.add(task);

@@ -323,3 +323,28 @@ Deno.test("Task.parentId is the spawning task's id, undefined for main", async (
     assert.equal(await child.join(), child.id, "a grandchild records the child");
   });
 });
+
+Deno.test("Task.name defaults to the function's name, else the first call in an arrow's body, else task", async () => {
+  async function sleeper(seconds: number): Promise<void> {
+    await sleep(seconds);
+  }
+  const obj = { async poll(): Promise<void> {} };
+  await run(async () => {
+    const named = await spawn(sleeper.bind(null, 0) as () => Promise<void>);
+    const arrow = await spawn(() => sleeper(0));
+    const block = await spawn(async () => {
+      if (1 > 2) return;
+      await sleeper(0);
+    });
+    const method = await spawn(() => obj.poll());
+    const bare = await spawn(async () => {});
+    const given = await spawn(() => sleeper(0), { name: "given" });
+    assert.equal(named.name, "bound sleeper", "fn.name wins");
+    assert.equal(arrow.name, "sleeper", "spawn(() => sleeper(0)) is named sleeper");
+    assert.equal(block.name, "sleeper", "keywords such as if( and await are skipped");
+    assert.equal(method.name, "poll", "a method call is named after the method");
+    assert.equal(bare.name, "task", "nothing to go by: task");
+    assert.equal(given.name, "given", "the name option wins");
+    for (const t of [named, arrow, block, method, bare, given]) await t.join();
+  });
+});
