@@ -42,6 +42,8 @@ import { type Expirable, TimeQueue, type TimerEntry } from "./_time_queue.ts";
 /** The task whose code is running, across awaits. Entered once per task. */
 export const context: AsyncLocalStorage<TaskCore> = new AsyncLocalStorage<TaskCore>();
 
+/** How long (ms) shutdown waits for a cancelled task stuck in a foreign promise before abandoning it. */
+const ABANDON_AFTER_MS = 1000;
 /** How long (ms) the kernel may switch between tasks before it lets Deno's event loop run. */
 const YIELD_MS = 0.5;
 /** How many switches between two looks at the time when no deadline is pending (a power of two). */
@@ -50,12 +52,23 @@ const SWITCH_CHECK = 16;
 /** Returns the running task, or throws a CurioError saying `action` needs one. */
 export function currentCore(action: string): TaskCore {
   const core = context.getStore();
+  if (core?.abandoned) {
+    throw new CurioError(
+      `Cannot ${action}: task ${core.id} (${core.name}) was abandoned at kernel shutdown while it awaited a promise the kernel does not know`,
+    );
+  }
   if (core === undefined || core.terminated) {
     throw new CurioError(
       `Cannot ${action}: not inside a task; call it from a function run by run() or spawn()`,
     );
   }
   return core;
+}
+
+/** Whether code runs inside a live task (of any kernel). */
+export function insideTask(): boolean {
+  const core = context.getStore();
+  return core !== undefined && !core.terminated;
 }
 
 /** Throws a TypeError unless `fn` is a function (tasks are functions, not promises). */
@@ -278,15 +291,56 @@ export function armSleep(trap: Trap<void>, seconds: number): void {
 export class TimeoutBlock implements Expirable {
   expired = false;
   entry: TimerEntry | undefined = undefined;
-  constructor(readonly task: TaskCore, readonly deadline: number) {}
+  /** The block's AbortSignal (`currentSignal()` inside it), created on first use. */
+  #abort: AbortController | undefined = undefined;
+  /** Why the block's signal aborted (a timeout here or further out, a cancel). */
+  #reason: CancelledError | undefined = undefined;
+
+  /**
+   * @param seconds The time limit asked for (`timeoutAfter`), or undefined
+   * for an absolute deadline (`timeoutAt`): it words the TaskTimeout.
+   */
+  constructor(
+    readonly task: TaskCore,
+    readonly deadline: number,
+    readonly seconds: number | undefined,
+  ) {}
+
+  /** The TaskTimeout this block raises, in the words the user asked for it. */
+  timeout(): TaskTimeout {
+    return new TaskTimeout(
+      this.seconds === undefined
+        ? `Timed out at deadline ${this.deadline} (clock())`
+        : `Timed out after ${this.seconds} s`,
+    );
+  }
 
   expire(now: number): void {
     const task = this.task;
     const stack = task.timeouts;
-    if (!stack.includes(this)) return;
+    const mine = stack.indexOf(this);
+    if (mine === -1) return;
     // Every block whose deadline has passed has expired, not just this one.
     for (const block of stack) if (block.deadline <= now) block.expired = true;
-    task.sched.interrupt(task, new TaskTimeout(`Timed out after deadline ${this.deadline}`));
+    const error = this.timeout();
+    // This block's signal aborts, and so do those of the blocks inside it.
+    for (let i = mine; i < stack.length; i++) stack[i]!.abort(error);
+    task.sched.interrupt(task, error);
+  }
+
+  get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      this.task.signalUsed = true;
+      if (this.#reason !== undefined) this.#abort.abort(this.#reason);
+    }
+    return this.#abort.signal;
+  }
+
+  abort(reason: CancelledError): void {
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    this.#abort?.abort(reason);
   }
 }
 
@@ -313,6 +367,14 @@ export class TaskCore {
   /** A cancellation to raise at the task's next trap. */
   pending: CancelledError | undefined = undefined;
   cancelRequested = false;
+  /** The CancelledError of the task's cancel, once asked for. */
+  cancelError: CancelledError | undefined = undefined;
+  /** Someone asked for one of the task's AbortSignals (task.signal, currentSignal()). */
+  signalUsed = false;
+  /** The task was told once that a cancel found it awaiting a foreign promise. */
+  foreignReported = false;
+  /** Left behind at shutdown, stuck in a foreign promise: kernel operations fail at once. */
+  abandoned = false;
   /** The task's timeout blocks, outermost first. */
   timeouts: TimeoutBlock[] = NO_TIMEOUTS;
   /**
@@ -397,13 +459,21 @@ export class TaskCore {
   get signal(): AbortSignal {
     if (this.#abort === undefined) {
       this.#abort = new AbortController();
-      if (this.cancelRequested) this.#abort.abort(new CancelledError(`Task ${this.id} cancelled`));
+      this.signalUsed = true;
+      if (this.cancelError !== undefined) this.#abort.abort(this.cancelError);
     }
     return this.#abort.signal;
   }
 
-  abortSignal(reason: unknown): void {
+  /** Aborts the task's signal, if anyone asked for it. */
+  abortSignal(reason: CancelledError): void {
     this.#abort?.abort(reason);
+  }
+
+  /** The AbortSignal of the innermost open timeout block, else the task's. */
+  currentSignal(): AbortSignal {
+    const stack = this.timeouts;
+    return stack.length === 0 ? this.signal : stack[stack.length - 1]!.signal;
   }
 
   /** Resolves when the task has terminated; for waiters outside any task. */
@@ -711,6 +781,7 @@ export class Scheduler {
   }
 
   #finish(core: TaskCore, ok: boolean, value: unknown): void {
+    if (core.terminated) return; // an abandoned task's function ended after all
     core.terminated = true;
     core.state = "TERMINATED";
     if (ok) core.result = value;
@@ -728,7 +799,7 @@ export class Scheduler {
     this.tasks.delete(core.id);
     if (!ok && !(value instanceof CancelledError)) this.#reportCrash(core, value);
     core.finished();
-    if (!core.daemon && --this.nonDaemon === 0) {
+    if ((!core.daemon && --this.nonDaemon === 0) || (core.isMain && core.failed)) {
       const waiters = this.#allDone;
       this.#allDone = [];
       for (const resolve of waiters) resolve();
@@ -749,7 +820,7 @@ export class Scheduler {
     }
   }
 
-  /** Resolves once no non-daemon task is left. */
+  /** Resolves once no non-daemon task is left, or as soon as the main task fails. */
   whenNonDaemonDone(): Promise<void> {
     if (this.nonDaemon === 0) return Promise.resolve();
     return new Promise((resolve) => this.#allDone.push(resolve));
@@ -762,6 +833,13 @@ export class Scheduler {
     task.cancelRequested = true;
     task.cancelled = true;
     const error = new CancelledError(`Task ${task.id} (${task.name}) was cancelled`);
+    task.cancelError = error;
+    // A cancelled task's deadlines never fire (curio): its cleanup may block
+    // without a timeout swallowing the cancel.
+    for (const block of task.timeouts) {
+      block.entry?.cancel();
+      block.abort(error);
+    }
     task.abortSignal(error);
     this.interrupt(task, error);
     return true;
@@ -775,6 +853,9 @@ export class Scheduler {
       for (const trap of [...traps]) trap.interrupt(error);
       return;
     }
+    // Neither blocked, nor queued, nor the code running now: the task awaits
+    // a promise the kernel does not know. Its signals were aborted already.
+    if (task.queued === 0 && context.getStore() !== task) this.#reachedForeign(task, error);
     // A pending cancel outranks a pending timeout.
     const pending = task.pending;
     if (
@@ -785,16 +866,27 @@ export class Scheduler {
   }
 
   /**
+   * A cancel or deadline found `task` awaiting a foreign promise: it shows
+   * as FOREIGN_WAIT, and unless it took a signal that reaches the promise
+   * (currentSignal(), task.signal), one line says what to do about it.
+   */
+  #reachedForeign(task: TaskCore, error: CancelledError): void {
+    task.state = "FOREIGN_WAIT";
+    if (task.foreignReported || task.signalUsed || !this.logErrors) return;
+    task.foreignReported = true;
+    console.error(
+      `curio: task ${task.id} (${task.name}) was ${
+        error instanceof TaskTimeout ? "timed out" : "cancelled"
+      } while it awaited a promise the kernel does not know; that takes effect at its next blocking operation. Await the promise with wait(), or pass currentSignal() to it, so cancels and timeouts reach it at once`,
+    );
+  }
+
+  /**
    * Cancels every remaining task, newest first, each awaited; then runs the
    * shutdown hooks, last registered first.
    */
   async shutdown(): Promise<void> {
-    while (this.tasks.size > 0) {
-      let newest: TaskCore | undefined;
-      for (const task of this.tasks.values()) newest = task;
-      this.requestCancel(newest!);
-      await newest!.whenDone();
-    }
+    await this.cancelAll();
     while (this.#shutdownHooks.length > 0) {
       const hook = this.#shutdownHooks.pop()!;
       try {
@@ -802,6 +894,45 @@ export class Scheduler {
       } catch (error) {
         if (this.logErrors) console.error("curio: a shutdown hook failed:", error);
       }
+    }
+  }
+
+  /**
+   * Cancels every task, newest first, each awaited. A cancelled task still
+   * awaiting a foreign promise after ABANDON_AFTER_MS is abandoned, with one
+   * warning naming it: run() must return, and the kernel cannot reach it.
+   */
+  async cancelAll(): Promise<void> {
+    while (this.tasks.size > 0) {
+      let newest: TaskCore | undefined;
+      for (const task of this.tasks.values()) newest = task;
+      this.requestCancel(newest!);
+      await this.#doneOrAbandoned(newest!);
+    }
+  }
+
+  async #doneOrAbandoned(task: TaskCore): Promise<void> {
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), ABANDON_AFTER_MS);
+      });
+      const done = await Promise.race([task.whenDone().then(() => true), grace]);
+      clearTimeout(timer);
+      if (done || task.terminated) return;
+      if (task.traps.length === 0 && task.queued === 0) {
+        if (this.logErrors) {
+          console.error(
+            `curio: abandoned task ${task.id} (${task.name}) at shutdown: ${
+              ABANDON_AFTER_MS / 1000
+            } s after its cancel it still awaits a promise the kernel does not know (await it with wait(), or pass it currentSignal())`,
+          );
+        }
+        task.abandoned = true;
+        this.#finish(task, false, task.cancelError);
+        return;
+      }
+      // Blocked in the kernel (its cleanup waits on something): keep waiting.
     }
   }
 
@@ -1032,23 +1163,40 @@ export class Scheduler {
   }
 }
 
-/** Opens a timeout block with an absolute `deadline` for `task`. */
-export function enterTimeout(task: TaskCore, deadline: number): TimeoutBlock {
-  const block = new TimeoutBlock(task, deadline);
+/**
+ * Opens a timeout block with an absolute `deadline` for `task`; `seconds`
+ * is the limit asked for, if it was asked relative. A cancelled task's new
+ * blocks are not armed (its cancel outranks any deadline).
+ */
+export function enterTimeout(
+  task: TaskCore,
+  deadline: number,
+  seconds?: number,
+): TimeoutBlock {
+  const block = new TimeoutBlock(task, deadline, seconds);
   if (task.timeouts === NO_TIMEOUTS) task.timeouts = [];
   task.timeouts.push(block);
-  block.entry = task.sched.addTimer(deadline, block);
+  if (task.cancelError === undefined) block.entry = task.sched.addTimer(deadline, block);
+  else block.abort(task.cancelError);
   return block;
 }
 
-/** Closes a timeout block; drops an undelivered timeout nobody is left to catch. */
+/**
+ * Closes a timeout block. Leaving it into an enclosing block whose deadline
+ * has passed makes a TaskTimeout pending, raised at the next blocking
+ * operation (curio): a caught TimeoutCancellationError buys no time. An
+ * undelivered timeout that no open block is left to catch is dropped.
+ */
 export function exitTimeout(block: TimeoutBlock): void {
   const task = block.task;
   const stack = task.timeouts;
   const i = stack.lastIndexOf(block);
   if (i !== -1) stack.splice(i, 1);
   block.entry?.cancel();
-  if (task.pending instanceof TaskTimeout && !stack.some((b) => b.expired)) {
-    task.pending = undefined;
+  const expired = stack.find((b) => b.expired);
+  if (expired === undefined) {
+    if (task.pending instanceof TaskTimeout) task.pending = undefined;
+  } else if (task.pending === undefined && task.cancelError === undefined) {
+    task.pending = expired.timeout();
   }
 }

@@ -34,7 +34,7 @@
  * @module
  */
 
-import { checkTaskFunction, Scheduler, type TaskCore } from "./_core.ts";
+import { checkTaskFunction, insideTask, Scheduler, type TaskCore } from "./_core.ts";
 import { type Clock, monotonicClock } from "./clock.ts";
 import { CurioError } from "./errors.ts";
 import { reportUnhandledRejections } from "./_unhandled.ts";
@@ -97,6 +97,7 @@ export interface KernelRunOptions {
 export class Kernel {
   #sched: Scheduler;
   #running = false;
+  #shutDown = false;
   #monitorConfig: MonitorConfig | undefined;
   #monitor: MonitorHandle | undefined = undefined;
 
@@ -130,8 +131,10 @@ export class Kernel {
    * @param options `shutdown`.
    * @returns `main`'s result (`undefined` without `main`).
    * @throws {TypeError} If `main` is given but is not a function.
-   * @throws {CurioError} If the kernel is already running.
-   * @throws If `main` throws, that same error.
+   * @throws {CurioError} If the kernel is already running, has shut down
+   * (create a new Kernel), or `run()` is called inside a task (spawn one).
+   * @throws If `main` throws, that same error: the other tasks are then
+   * cancelled (newest first, each awaited) instead of waited for.
    *
    * @example Usage
    * ```ts
@@ -161,8 +164,17 @@ export class Kernel {
     options: KernelRunOptions = {},
   ): Promise<T | undefined> {
     if (main !== undefined) checkTaskFunction(main, "run", "() => main(x)");
+    if (insideTask()) {
+      throw new CurioError(
+        "Cannot run a kernel inside a task: this task already runs on one; spawn a task instead (await spawn(() => main()))",
+      );
+    }
     if (this.#running) {
       throw new CurioError("Cannot run the kernel: it is already running; await the first run()");
+    }
+    if (this.#shutDown) {
+      if (main === undefined) return undefined; // shutting down twice is harmless
+      throw new CurioError("Cannot run the kernel: it has shut down; create a new Kernel");
     }
     const sched = this.#sched;
     reportUnhandledRejections();
@@ -180,7 +192,22 @@ export class Kernel {
         core = sched.spawn(main, main.name || "main", false, true);
       }
       await sched.whenNonDaemonDone();
-      if (options.shutdown) await sched.shutdown();
+      if (core?.failed) {
+        // A failed main never leaves the program hanging on its other tasks.
+        if (sched.logErrors && sched.tasks.size > 0) {
+          const names = [...sched.tasks.values()].reverse().map((t) => `${t.id} (${t.name})`);
+          console.error(
+            `curio: main failed (${
+              describe(core.exception)
+            }); cancelling ${names.length} task(s): ${names.join(", ")}`,
+          );
+        }
+        await sched.cancelAll();
+      }
+      if (options.shutdown) {
+        await sched.shutdown();
+        this.#shutDown = true;
+      }
     } finally {
       sched.stop();
       this.#running = false;
@@ -267,6 +294,10 @@ function scheduleSeed(schedule: unknown): number | undefined {
     );
   }
   return seed;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /**

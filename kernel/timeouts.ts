@@ -32,11 +32,12 @@ export interface IgnoreOptions<D> {
 async function withDeadline<T, D>(
   task: TaskCore,
   deadline: number,
+  seconds: number | undefined,
   fn: () => Promise<T>,
   ignore: boolean,
   timeoutResult: D,
 ): Promise<T | D> {
-  const block = enterTimeout(task, deadline);
+  const block = enterTimeout(task, deadline, seconds);
   try {
     return await fn();
   } catch (error) {
@@ -60,7 +61,9 @@ async function withDeadline<T, D>(
     }
     if (ignore) return timeoutResult;
     if (error instanceof TaskTimeout) throw error;
-    throw new TaskTimeout(`Timed out after deadline ${deadline}`, { cause: error });
+    const timeout = block.timeout();
+    timeout.cause = error;
+    throw timeout;
   } finally {
     exitTimeout(block);
   }
@@ -111,7 +114,14 @@ export function timeoutAfter<T>(seconds: number, fn: () => Promise<T>): Promise<
     checkTaskFunction(fn, "set a timeout", "() => op(x)");
     const task = currentCore("set a timeout");
     checkSeconds(seconds, "set a timeout");
-    return withDeadline(task, task.sched.clock.now() + seconds, fn, false, undefined) as Promise<T>;
+    return withDeadline(
+      task,
+      task.sched.clock.now() + seconds,
+      seconds,
+      fn,
+      false,
+      undefined,
+    ) as Promise<T>;
   } catch (error) {
     return Promise.reject(error);
   }
@@ -141,7 +151,7 @@ export function timeoutAfter<T>(seconds: number, fn: () => Promise<T>): Promise<
  */
 export async function timeoutAt<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
   const [task, at] = start("set a timeout", deadline, fn, true);
-  return await withDeadline(task, at, fn, false, undefined) as T;
+  return await withDeadline(task, at, undefined, fn, false, undefined) as T;
 }
 
 /**
@@ -172,7 +182,7 @@ export async function ignoreAfter<T, D = undefined>(
   options: IgnoreOptions<D> = {},
 ): Promise<T | D> {
   const [task, deadline] = start("set a timeout", seconds, fn, false);
-  return await withDeadline(task, deadline, fn, true, options.timeoutResult as D);
+  return await withDeadline(task, deadline, seconds, fn, true, options.timeoutResult as D);
 }
 
 /**
@@ -201,5 +211,5 @@ export async function ignoreAt<T, D = undefined>(
   options: IgnoreOptions<D> = {},
 ): Promise<T | D> {
   const [task, at] = start("set a timeout", deadline, fn, true);
-  return await withDeadline(task, at, fn, true, options.timeoutResult as D);
+  return await withDeadline(task, at, undefined, fn, true, options.timeoutResult as D);
 }

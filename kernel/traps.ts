@@ -419,7 +419,7 @@ export async function _setTimeout(seconds: number | null): Promise<TimeoutToken>
     throw new TypeError("Cannot set timeout: expected seconds as a number or null");
   }
   const deadline = seconds === null ? Infinity : task.sched.clock.now() + seconds;
-  return enterTimeout(task, deadline);
+  return enterTimeout(task, deadline, seconds ?? undefined);
 }
 
 /**

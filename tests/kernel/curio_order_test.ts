@@ -381,14 +381,11 @@ Deno.test("cancel: a second cancel() does not interrupt the cleanup of the first
   assert.deepEqual(trace, ["start", "cancel request", "retry", "cancelled", false, "done cancel"]);
 });
 
-Deno.test("cancel: it also ends the task's timeout, so a cleanup may block past the deadline", {
-  // Fails today: kernel/_core.ts. After a cancel, the task's timeout block
-  // (deadline 1) is still armed, and when it expires during the cleanup's
-  // sleep(1) (t = 0.5 to 1.5) TimeoutBlock.expire interrupts that sleep with
-  // TaskTimeout, which the block turns into "timeout". curio 1.x expects
-  // child, cancelled, done cancel: a cancelled task's timeouts no longer fire.
-  ignore: true,
-}, async () => {
+Deno.test("cancel: it also ends the task's timeout, so a cleanup may block past the deadline", async () => {
+  // Issue 14 bug (b): the task's timeout block (deadline 1) used to stay
+  // armed after the cancel, expire during the cleanup's sleep(1) (t = 0.5
+  // to 1.5), and the block turned it into "timeout": the cancel was lost.
+  // As in curio 1.x, a cancelled task's timeouts no longer fire.
   const trace = await traceOf(async (trace) => {
     const coro = async () => {
       try {
@@ -421,19 +418,13 @@ Deno.test("cancel: it also ends the task's timeout, so a cleanup may block past 
 
 Deno.test(
   "timeouts: an inner block cut short by the outer deadline sees TimeoutCancellationError; the outer raises TaskTimeout at the next block",
-  {
-    // Fails today: kernel/_core.ts. When the outer deadline (t = 1) passes,
-    // TimeoutBlock.expire interrupts the sleep the task is blocked in and
-    // marks the block expired, but sets no pending error. Once the inner code
-    // has caught its TimeoutCancellationError, the next blocking operation
-    // inside the expired outer block (coro2's sleep(1)) blocks normally, the
-    // trace gets "coro2 done" at t = 2, and timeoutAfter(1, child) returns
-    // normally instead of raising TaskTimeout: an expired deadline is never
-    // raised again. curio 1.x expects exactly the list below (its deadline
-    // stays raised at every blocking operation until the block is left).
-    ignore: true,
-  },
   async () => {
+    // Issue 14 bug (a): once the inner code had caught its
+    // TimeoutCancellationError, coro2's sleep(1) inside the expired outer
+    // block used to block normally ("coro2 done" at t = 2) and the outer
+    // block returned normally. Now leaving the inner block into an expired
+    // one makes a TaskTimeout pending for the next blocking operation, as in
+    // curio 1.x.
     const trace = await traceOf(async (trace) => {
       const child = async () => {
         try {
