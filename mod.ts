@@ -33,6 +33,7 @@ export * from "./kernel/spawn.ts";
 export * from "./kernel/sleep.ts";
 export * from "./kernel/current_task.ts";
 export * from "./kernel/timeouts.ts";
+export * from "./kernel/wait.ts";
 export * as traps from "./kernel/traps.ts";
 
 // sync

@@ -65,6 +65,17 @@ export function currentCore(action: string): TaskCore {
   return core;
 }
 
+/**
+ * Runs `arm` outside every task, for arming host callbacks (timers,
+ * immediates, the step aside): a callback inherits the async context it was
+ * armed in, and the kernel's own callbacks must not look like the task that
+ * happened to arm them (interrupt() tells a running task from a waiting one
+ * by the context). `AsyncLocalStorage.exit` does not do this in Deno 2.9.
+ */
+function outsideTasks<T>(arm: () => T): T {
+  return context.run(undefined as unknown as TaskCore, arm);
+}
+
 /** Whether code runs inside a live task (of any kernel). */
 export function insideTask(): boolean {
   const core = context.getStore();
@@ -1015,7 +1026,7 @@ export class Scheduler {
       this.#ready.length + this.#urgent.length > 0
     ) {
       this.#yielding = true;
-      this.#stepAside.stepAside(this.#endYield);
+      outsideTasks(() => this.#stepAside.stepAside(this.#endYield));
       return;
     }
     for (;;) {
@@ -1063,7 +1074,7 @@ export class Scheduler {
   #armCheck(): void {
     if (this.#checkArmed) return;
     this.#checkArmed = true;
-    setImmediate(this.#check);
+    outsideTasks(() => setImmediate(this.#check));
   }
 
   #check = (): void => {
@@ -1107,7 +1118,7 @@ export class Scheduler {
     if (next === undefined) return;
     this.#hostDeadline = next;
     const ms = Math.max(0, Math.ceil((next - this.clock.now()) * 1000));
-    this.#hostTimer = setTimeout(this.#onHostTimer, ms);
+    this.#hostTimer = outsideTasks(() => setTimeout(this.#onHostTimer, ms));
   }
 
   #onHostTimer = (): void => {
@@ -1149,10 +1160,10 @@ export class Scheduler {
       }
     };
     if (mock.autojump === 0) {
-      const handle = setImmediate(onIdle);
+      const handle = outsideTasks(() => setImmediate(onIdle));
       this.#idleHandle = { clear: () => clearImmediate(handle) };
     } else {
-      const handle = setTimeout(onIdle, mock.autojump * 1000);
+      const handle = outsideTasks(() => setTimeout(onIdle, mock.autojump! * 1000));
       this.#idleHandle = { clear: () => clearTimeout(handle) };
     }
   }
