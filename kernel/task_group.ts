@@ -513,6 +513,7 @@ export class TaskGroup implements AsyncIterable<Task> {
     for (const task of this.#tasks) offCollected(task);
     await this.#cancel([...this.#running, ...this.#daemons]);
     for (const task of this.#finished) await this.#settle(task);
+    this.#finished = []; // collected by the join: nextDone() has nothing more to give
   }
 
   /** Cancels `tasks` (newest first, all at once) and waits until each has terminated. */

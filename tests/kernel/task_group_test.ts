@@ -397,6 +397,8 @@ Deno.test("TaskGroup.join(): a member that failed before join() was called fails
     assert.deepEqual(g.tasks, [slow, bad], "members collected by join() stay in the group");
     assert(g.exceptions[0] instanceof CancelledError);
     assert.equal(g.exceptions[1], failure);
+    assert.equal(await g.nextDone(), null, "the join collected every member");
+    assert.deepEqual(g.tasks, [slow, bad]);
   }, virtual());
   assert.deepEqual(trace, [
     "bad fails",
