@@ -8,6 +8,7 @@
 
 import { currentCore, type TaskCore } from "./_core.ts";
 import { CancelledError, TaskError } from "./errors.ts";
+import { noteCollected } from "./_task_collect.ts";
 
 /**
  * A running (or finished) task, as returned by {@linkcode spawn} and
@@ -114,7 +115,9 @@ export class Task<T = unknown> {
   }
 
   /**
-   * Waits for the task to terminate and returns its result.
+   * Waits for the task to terminate and returns its result. A
+   * `TaskGroup` member collected this way leaves its group: its
+   * failure is the caller's to handle, and the group does not act on it.
    *
    * @returns What the task's function returned.
    * @throws {TaskError} If the task failed; `.cause` is its error (a
@@ -135,6 +138,7 @@ export class Task<T = unknown> {
     const core = this.#core;
     const me = currentCore("join a task");
     if (!core.terminated) await core.waitFor(me);
+    noteCollected(this);
     if (core.failed) {
       const cause = core.exception;
       const what = cause instanceof CancelledError ? "was cancelled" : "failed";
@@ -144,7 +148,8 @@ export class Task<T = unknown> {
   }
 
   /**
-   * Waits for the task to terminate, without raising its error.
+   * Waits for the task to terminate, without raising its error. Like
+   * `join()`, this collects a `TaskGroup` member: it leaves its group.
    *
    * @example Usage
    * ```ts
@@ -162,6 +167,7 @@ export class Task<T = unknown> {
    */
   async wait(): Promise<void> {
     await this.#core.waitFor(currentCore("wait for a task"));
+    noteCollected(this);
   }
 
   /**

@@ -3,16 +3,27 @@
  * never outlive it: when `join()` (or `TaskGroup.scope`) returns or throws,
  * every member has terminated, cancelled if need be.
  *
- * Built only on public kernel pieces (spawn, Task, the KernelQueue traps),
- * as any user could build it.
+ * Who handles a member's failure is decided by who collects the member (as
+ * in curio). The group collects members while `join()` waits; the program
+ * collects a member one by one with `nextDone()`, `nextResult()`, iteration
+ * or the member's own `join()`/`wait()`, and such a member leaves the group.
+ * The group acts on a failure only when it collected the member itself: then
+ * it cancels the rest and `join()` rethrows. It never acts behind the back
+ * of a program that is, say, handling one member's failure while keeping the
+ * others running.
+ *
+ * Built on public kernel pieces (spawn, Task, the KernelQueue traps), plus
+ * one private hook that tells the group when the program's own
+ * `join()`/`wait()` of a member returned.
  *
  * @module
  */
 
 import { nameFrom } from "./_task_name.ts";
+import { offCollected, onCollected } from "./_task_collect.ts";
 import { spawn, type SpawnOptions } from "./spawn.ts";
 import type { Task } from "./task.ts";
-import { CancelledError } from "./errors.ts";
+import { CancelledError, CurioError } from "./errors.ts";
 import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "./traps.ts";
 
 /**
@@ -20,10 +31,11 @@ import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "./traps.ts";
  * - `"all"`: when every member has finished;
  * - `"any"`: when the first member finishes;
  * - `"object"`: when the first member returns something other than `undefined`;
- * - `"none"`: at once.
+ * - `"none"`: at once (members that had already finished are still collected).
  *
- * In every mode, a member that fails (throws anything but its own
- * cancellation) makes `join()` cancel the rest and rethrow its error.
+ * In every mode, a member that `join()` collects and finds failed (it threw
+ * anything but its own cancellation) makes `join()` cancel the rest and
+ * rethrow its error. Members the program collected itself do not count.
  */
 export type TaskGroupWait = "all" | "any" | "object" | "none";
 
@@ -44,8 +56,8 @@ export interface TaskGroupSpawnOptions {
 const WAITS: readonly string[] = ["all", "any", "object", "none"];
 
 /** How a member's wrapper reports back to its group. */
-interface MemberSlot<T> {
-  task?: Task<T>;
+interface MemberSlot {
+  task?: Task;
   finished: boolean;
   failed: boolean;
   error: unknown;
@@ -58,9 +70,17 @@ interface MemberSlot<T> {
  * - `join()` waits for members according to `wait` (see
  *   {@linkcode TaskGroupWait}), then cancels whatever is still running and
  *   waits for it to terminate.
- * - A member that fails cancels the rest at once (even while the owner is
- *   busy elsewhere, e.g. still in the body of a scope) and `join()` rethrows
- *   its error. A member cancelled by someone else does not fail the group.
+ * - A failing member fails the group when `join()` collects it: while
+ *   `join()` waits, at the moment the member fails; a member that had failed
+ *   before `join()` was called, when `join()` starts. `join()` then cancels
+ *   the rest and rethrows the member's error. A member cancelled by someone
+ *   else does not fail the group.
+ * - A member the program collects itself (`nextDone()`, `nextResult()`,
+ *   `for await`, the member's own `join()`/`wait()`) leaves the group: it is
+ *   no longer in `tasks`, `results` or `exceptions`, and its failure is the
+ *   program's to handle (nobody is cancelled for it).
+ * - `results`, `exceptions`, `result` and `exception` are read after the
+ *   group has joined (before, they throw {@linkcode CurioError}).
  * - If `join()` itself is cancelled, the members are cancelled (and awaited)
  *   before the cancellation propagates.
  * - `TaskGroup.scope(body)` runs `body(group)` then joins; if the body
@@ -99,22 +119,46 @@ interface MemberSlot<T> {
  *   assert.equal(slow.cancelled, true);
  * }, { clock: new MockClock({ autojump: 0 }) });
  * ```
+ *
+ * @example Handling one member's failure and keeping the others
+ * ```ts
+ * import { MockClock, run, sleep, TaskError, TaskGroup } from "@curio/curio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const g = new TaskGroup();
+ *   const flaky = await g.spawn(async () => {
+ *     await sleep(1);
+ *     throw new Error("flaky");
+ *   });
+ *   const steady = await g.spawn(async () => {
+ *     await sleep(2);
+ *     return "steady";
+ *   });
+ *   // Collected by the program: its failure is ours, the group is unaffected.
+ *   await assert.rejects(flaky.join(), TaskError);
+ *   await g.join();
+ *   assert.deepEqual(g.tasks, [steady]);
+ *   assert.deepEqual(g.results, ["steady"]);
+ * }, { clock: new MockClock({ autojump: 0 }), logErrors: false });
+ * ```
  */
 export class TaskGroup implements AsyncIterable<Task> {
   #wait: TaskGroupWait;
-  /** Non-daemon members, in spawn order. */
+  /** Non-daemon members still in the group (not collected one by one), in spawn order. */
   #tasks: Task[] = [];
   /** Non-daemon members whose function has not yet finished. */
   #running = new Set<Task>();
   #daemons = new Set<Task>();
-  /** Finished members not yet collected by nextDone() or join(). */
+  /** Finished members that nobody has collected yet, in the order they finished. */
   #finished: Task[] = [];
+  #slots = new WeakMap<Task, MemberSlot>();
   /** Tasks waiting for a member to finish. */
   #waiters = new KernelQueue();
   #completed: Task | null = null;
   #error: unknown = undefined;
+  #failed = false;
   #joined = false;
-  #failing = false;
 
   /**
    * Creates an empty task group.
@@ -136,13 +180,15 @@ export class TaskGroup implements AsyncIterable<Task> {
 
   /**
    * Runs `body` with a new group, then joins the group. If `body` throws,
-   * the members are cancelled (and awaited) and its error is rethrown.
+   * the members are cancelled (and awaited) and its error is rethrown. A
+   * member that fails while the body runs is acted on when the join
+   * collects it, once the body has returned.
    *
    * @typeParam R What `body` resolves to.
    * @param body Spawns members into the group it is given.
    * @param options `wait`: when the join stops waiting (default `"all"`).
    * @returns What `body` returned.
-   * @throws The body's error, or the error of the first member that failed.
+   * @throws The body's error, or the error of the first failed member the join collected.
    *
    * @example Usage
    * ```ts
@@ -222,7 +268,7 @@ export class TaskGroup implements AsyncIterable<Task> {
     }
     const { daemon = false, name } = options;
     // The member may finish before spawn() returns: `slot` meets it either way.
-    const slot: MemberSlot<T> = { finished: false, failed: false, error: undefined };
+    const slot: MemberSlot = { finished: false, failed: false, error: undefined };
     const member = async (): Promise<T> => {
       try {
         return await fn();
@@ -232,7 +278,7 @@ export class TaskGroup implements AsyncIterable<Task> {
         throw error;
       } finally {
         slot.finished = true;
-        if (slot.task !== undefined) this.#memberDone(slot.task, slot);
+        if (slot.task !== undefined) this.#memberDone(slot.task);
       }
     };
     const task = await spawn(member, { daemon, name, [nameFrom]: fn } as SpawnOptions);
@@ -240,37 +286,71 @@ export class TaskGroup implements AsyncIterable<Task> {
     if (daemon) {
       if (!slot.finished) this.#daemons.add(task);
     } else {
+      this.#slots.set(task, slot);
       this.#tasks.push(task);
       this.#running.add(task);
-      if (slot.finished) this.#memberDone(task, slot);
+      onCollected(task, () => this.#leave(task));
+      if (slot.finished) this.#memberDone(task);
     }
     return task;
   }
 
-  #memberDone(task: Task, slot: MemberSlot<unknown>): void {
+  /** A member's function has finished: queue it for whoever collects it. */
+  #memberDone(task: Task): void {
     if (this.#daemons.delete(task) || !this.#running.delete(task)) return;
     this.#finished.push(task);
+    this.#wakeWaiters();
+  }
+
+  #wakeWaiters(): void {
     const waiters = this.#waiters;
     if (waiters.length > 0) void _rescheduleTasks(waiters, waiters.length);
-    if (slot.failed && !(task.cancelled && slot.error instanceof CancelledError)) this.#failFast();
+  }
+
+  /** The program collected `task` itself: it leaves the group. */
+  #leave(task: Task): void {
+    const at = this.#tasks.indexOf(task);
+    if (at >= 0) this.#tasks.splice(at, 1);
+    this.#running.delete(task);
+    const done = this.#finished.indexOf(task);
+    if (done >= 0) this.#finished.splice(done, 1);
+    this.#wakeWaiters(); // a collector waiting for the last member must see it gone
+  }
+
+  /** Whether `task` failed: threw anything but the CancelledError of its own cancellation. */
+  #failedMember(task: Task): boolean {
+    const slot = this.#slots.get(task);
+    if (slot === undefined || !slot.failed) return false;
+    return !(task.cancelled && slot.error instanceof CancelledError);
   }
 
   /**
-   * A member failed: cancel the others now, not only when the owner gets to
-   * join(). A daemon helper task does it, since the failing member is on its
-   * way out and the owner may be busy.
+   * Takes the next finished member, waiting for one if need be, and waits
+   * for it to terminate; `null` when none is left. The caller collects it.
    */
-  #failFast(): void {
-    if (this.#failing || this.#joined) return;
-    this.#failing = true;
-    const victims = [...this.#running];
-    if (victims.length === 0) return;
-    spawn(() => this.#cancel(victims), { daemon: true, name: "TaskGroup.cancel" }).catch(() => {});
+  async #collect(): Promise<Task | null> {
+    while (this.#finished.length === 0) {
+      if (this.#running.size === 0) return null;
+      await _waitOnQueue(this.#waiters, "TASK_JOIN");
+    }
+    const task = this.#finished.shift()!;
+    offCollected(task); // from here the group collects it, not the program
+    try {
+      await task.wait(); // its function is done; let it terminate
+    } catch (error) {
+      this.#finished.unshift(task);
+      onCollected(task, () => this.#leave(task));
+      throw error;
+    }
+    return task;
   }
 
   /**
    * Waits for the next member to finish and returns it (members are
-   * returned once each, in the order they finished).
+   * returned once each, in the order they finished). The member is
+   * collected by the caller: it leaves the group (no longer in `tasks`,
+   * `results`, `exceptions`), and if it failed, the group does not act on
+   * it: handling its error is the caller's business.
    *
    * @returns The member, terminated; `null` when none is left running.
    * @throws {CancelledError} If the calling task is cancelled while waiting.
@@ -285,28 +365,22 @@ export class TaskGroup implements AsyncIterable<Task> {
    *   await g.spawn(() => sleep(2), { name: "second" });
    *   await g.spawn(() => sleep(1), { name: "first" });
    *   assert.equal((await g.nextDone())?.name, "first");
+   *   assert.equal(g.tasks.length, 1, "the collected member left the group");
    *   assert.equal((await g.nextDone())?.name, "second");
    *   assert.equal(await g.nextDone(), null);
    * }, { clock: new MockClock({ autojump: 0 }) });
    * ```
    */
   async nextDone(): Promise<Task | null> {
-    while (this.#finished.length === 0) {
-      if (this.#running.size === 0) return null;
-      await _waitOnQueue(this.#waiters, "TASK_JOIN");
-    }
-    const task = this.#finished.shift()!;
-    try {
-      await task.wait(); // its function is done; let it terminate
-    } catch (error) {
-      this.#finished.unshift(task);
-      throw error;
-    }
+    const task = await this.#collect();
+    if (task !== null) this.#leave(task);
     return task;
   }
 
   /**
-   * Waits for the next member to finish and returns its result.
+   * Waits for the next member to finish and returns its result. Like
+   * `nextDone()`, the member leaves the group, and its error is the
+   * caller's (the group does not act on it).
    *
    * @returns The member's result.
    * @throws The member's own error, if it failed (a CancelledError if it was cancelled).
@@ -336,7 +410,7 @@ export class TaskGroup implements AsyncIterable<Task> {
 
   /**
    * Cancels every member still running and waits for them to terminate.
-   * They are removed from what `nextDone()` returns.
+   * They are removed from what `nextDone()` returns, but stay in `tasks`.
    *
    * @throws {CancelledError} If the calling task is cancelled meanwhile (the
    * members are still awaited first).
@@ -357,19 +431,29 @@ export class TaskGroup implements AsyncIterable<Task> {
    */
   async cancelRemaining(): Promise<void> {
     const victims = [...this.#running];
+    // Our own waits below are not the program collecting them.
+    for (const task of victims) offCollected(task);
     try {
       await this.#cancel(victims);
     } finally {
       this.#finished = this.#finished.filter((t) => !victims.includes(t));
+      for (const task of victims) {
+        if (!this.#joined && this.#tasks.includes(task)) onCollected(task, () => this.#leave(task));
+      }
     }
   }
 
   /**
-   * Waits for the members according to the group's `wait` mode, then
+   * Collects the members according to the group's `wait` mode, then
    * cancels (and awaits) every member still running, daemons included.
+   * Members that had finished before the call are collected first, in the
+   * order they finished. When a collected member turns out to have failed,
+   * `join()` stops waiting, cancels the rest and rethrows its error: the
+   * moment it fails if `join()` is already waiting, at once if it had
+   * failed before. Members the program collected itself do not count.
    * Joining again does nothing.
    *
-   * @throws The error of the first member that failed (the others were cancelled).
+   * @throws The error of the first failed member collected (the others were cancelled).
    * @throws {CancelledError} If the calling task is cancelled (the members
    * are cancelled and awaited first).
    *
@@ -396,24 +480,23 @@ export class TaskGroup implements AsyncIterable<Task> {
    */
   async join(): Promise<void> {
     if (this.#joined) return;
-    let failed = false;
+    const wait = this.#wait;
     try {
-      if (this.#wait !== "none") {
-        for (;;) {
-          const task = await this.nextDone();
-          if (task === null) break;
-          const error = task.exception;
-          if (error !== undefined && !(task.cancelled && error instanceof CancelledError)) {
-            this.#completed ??= task;
-            this.#error = error;
-            failed = true;
-            break;
-          }
-          if (task.cancelled) continue; // cancelled by someone else: neither failure nor winner
-          if (this.#wait === "object" && task.result === undefined) continue;
+      for (;;) {
+        // "none" waits for nobody, but still collects who had already finished.
+        if (wait === "none" && this.#finished.length === 0) break;
+        const task = await this.#collect();
+        if (task === null) break;
+        if (this.#failedMember(task)) {
           this.#completed ??= task;
-          if (this.#wait !== "all") break;
+          this.#error = task.exception;
+          this.#failed = true;
+          break;
         }
+        if (task.cancelled) continue; // cancelled by someone else: neither failure nor winner
+        if (wait === "object" && task.result === undefined) continue;
+        this.#completed ??= task;
+        if (wait === "any" || wait === "object") break;
       }
     } finally {
       try {
@@ -422,13 +505,15 @@ export class TaskGroup implements AsyncIterable<Task> {
         this.#joined = true;
       }
     }
-    if (failed) throw this.#error;
+    if (this.#failed) throw this.#error;
   }
 
-  /** Cancels every live member, daemons too, and awaits them all. */
+  /** Cancels every live member, daemons too, and awaits them all: the group collects them. */
   async #cancelAll(): Promise<void> {
+    for (const task of this.#tasks) offCollected(task);
     await this.#cancel([...this.#running, ...this.#daemons]);
     for (const task of this.#finished) await this.#settle(task);
+    this.#finished = []; // collected by the join: nextDone() has nothing more to give
   }
 
   /** Cancels `tasks` (newest first, all at once) and waits until each has terminated. */
@@ -465,8 +550,18 @@ export class TaskGroup implements AsyncIterable<Task> {
     if (error !== undefined) throw error;
   }
 
+  #mustHaveJoined(what: string): void {
+    if (!this.#joined) {
+      throw new CurioError(
+        `Cannot read TaskGroup ${what}: the group has not joined yet; call join() first`,
+      );
+    }
+  }
+
   /**
-   * The non-daemon members, in spawn order.
+   * The non-daemon members still in the group, in spawn order: members
+   * collected one by one (`nextDone()`, iteration, their own
+   * `join()`/`wait()`) have left it.
    *
    * @example Usage
    * ```ts
@@ -477,6 +572,8 @@ export class TaskGroup implements AsyncIterable<Task> {
    *   await using g = new TaskGroup();
    *   const t = await g.spawn(async () => 1);
    *   assert.deepEqual(g.tasks, [t]);
+   *   await t.join();
+   *   assert.deepEqual(g.tasks, []);
    * });
    * ```
    */
@@ -485,9 +582,9 @@ export class TaskGroup implements AsyncIterable<Task> {
   }
 
   /**
-   * The member that decided the join: the first to finish (`"all"`,
-   * `"any"`), the first with a result (`"object"`), or the first to fail;
-   * `null` if none yet.
+   * The member that decided the join: the first `join()` collected that
+   * finished (`"all"`, `"any"`, `"none"`), the first with a result
+   * (`"object"`), or else the first failed one; `null` if none (yet).
    *
    * @example Usage
    * ```ts
@@ -507,30 +604,36 @@ export class TaskGroup implements AsyncIterable<Task> {
   }
 
   /**
-   * The members' results, in spawn order (`undefined` for members that
-   * failed, were cancelled or are still running).
+   * The results of the members still in the group, in spawn order
+   * (`undefined` for members that failed or were cancelled).
+   *
+   * @throws {CurioError} If the group has not joined yet.
    *
    * @example Usage
    * ```ts
-   * import { run, TaskGroup } from "@curio/curio";
+   * import { CurioError, run, TaskGroup } from "@curio/curio";
    * import assert from "node:assert/strict";
    *
    * await run(async () => {
    *   const g = new TaskGroup();
    *   await g.spawn(async () => 1);
    *   await g.spawn(async () => 2);
+   *   assert.throws(() => g.results, CurioError);
    *   await g.join();
    *   assert.deepEqual(g.results, [1, 2]);
    * });
    * ```
    */
   get results(): unknown[] {
+    this.#mustHaveJoined("results");
     return this.#tasks.map((t) => t.result);
   }
 
   /**
-   * The members' errors, in spawn order (`undefined` for members that did
-   * not fail).
+   * The errors of the members still in the group, in spawn order
+   * (`undefined` for members that did not fail).
+   *
+   * @throws {CurioError} If the group has not joined yet.
    *
    * @example Usage
    * ```ts
@@ -546,15 +649,20 @@ export class TaskGroup implements AsyncIterable<Task> {
    * ```
    */
   get exceptions(): unknown[] {
+    this.#mustHaveJoined("exceptions");
     return this.#tasks.map((t) => t.exception);
   }
 
   /**
-   * The result of {@linkcode TaskGroup.prototype.completed} (`undefined` if none).
+   * The result of the winner, {@linkcode TaskGroup.prototype.completed}.
+   *
+   * @throws {CurioError} If the group has not joined yet, or no member won
+   * (e.g. an empty group).
+   * @throws The winner's own error, if the winner failed.
    *
    * @example Usage
    * ```ts
-   * import { run, TaskGroup } from "@curio/curio";
+   * import { CurioError, run, TaskGroup } from "@curio/curio";
    * import assert from "node:assert/strict";
    *
    * await run(async () => {
@@ -562,16 +670,28 @@ export class TaskGroup implements AsyncIterable<Task> {
    *   await g.spawn(async () => "first");
    *   await g.join();
    *   assert.equal(g.result, "first");
+   *
+   *   const empty = new TaskGroup();
+   *   await empty.join();
+   *   assert.throws(() => empty.result, CurioError);
    * });
    * ```
    */
   get result(): unknown {
-    return this.#completed?.result;
+    this.#mustHaveJoined("result");
+    const winner = this.#completed;
+    if (winner === null) {
+      throw new CurioError("Cannot read TaskGroup result: no member won (none finished in it)");
+    }
+    if (this.#failedMember(winner)) throw winner.exception;
+    return winner.result;
   }
 
   /**
-   * The error `join()` rethrew, or the error of the completed member
+   * The error `join()` rethrew, or else the error of the completed member
    * (`undefined` if none).
+   *
+   * @throws {CurioError} If the group has not joined yet.
    *
    * @example Usage
    * ```ts
@@ -589,11 +709,14 @@ export class TaskGroup implements AsyncIterable<Task> {
    * ```
    */
   get exception(): unknown {
+    this.#mustHaveJoined("exception");
     return this.#error ?? this.#completed?.exception;
   }
 
   /**
-   * Yields members as they finish (`nextDone()` until it returns `null`).
+   * Yields members as they finish (`nextDone()` until it returns `null`):
+   * each yielded member has left the group, and its failure is the loop's to
+   * handle.
    *
    * @returns An async iterator of finished members.
    *
@@ -623,9 +746,9 @@ export class TaskGroup implements AsyncIterable<Task> {
 
   /**
    * Joins the group: what `await using g = new TaskGroup()` calls at the end
-   * of the block.
+   * of the block (see {@linkcode TaskGroup.prototype.join}).
    *
-   * @throws The error of the first member that failed.
+   * @throws The error of the first failed member the join collected.
    *
    * @example Usage
    * ```ts
