@@ -64,7 +64,7 @@ export const COMMANDS: readonly Command[] = [
   { name: "quit", short: "q", aliases: ["exit"], usage: "quit", help: "close this connection" },
 ];
 
-const HELP = [
+export const HELP = [
   "commands (short form in brackets; any unique prefix works too):",
   ...COMMANDS.map((c) => `  ${(c.usage + ` [${c.short}]`).padEnd(22)}${c.help}`),
 ].join("\n");
@@ -88,10 +88,10 @@ export function resolveCommand(word: string): Command | string | undefined {
 }
 
 /** A bad command: its message becomes the one-line `error: ...` reply. */
-class CommandError extends Error {}
+export class CommandError extends Error {}
 
 /** A token bucket: `burst` at most, refilled at `rate` per second. */
-class Budget {
+export class Budget {
   #tokens: number;
   #last = performance.now();
   constructor(readonly burst: number, readonly rate: number) {
@@ -377,7 +377,7 @@ export class Session {
   }
 }
 
-function signalName(args: string[]): string {
+export function signalName(args: string[]): string {
   if (args.length !== 1 || !/^[A-Za-z0-9]{1,16}$/.test(args[0]!)) {
     throw new CommandError("usage: signal NAME (e.g. signal SIGTERM)");
   }

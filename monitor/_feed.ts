@@ -15,7 +15,7 @@ import {
 } from "./_protocol.ts";
 
 /** How often a pending request looks whether the main thread went silent (ms). */
-const POLL_MS = 25;
+export const POLL_MS = 25;
 
 /** Distributive Omit: keeps each member of a union apart. */
 type RequestBody = WorkerRequest extends infer R

@@ -1,12 +1,15 @@
 // The monitor's worker: the console server (and, on demand, the web page),
-// fed by the main thread's snapshots. Started by agent.ts with
-// `new Worker(new URL("./_server.ts", import.meta.url))`.
+// fed by the main thread's snapshots.
 //
 // Nothing here touches the kernel: it keeps a copy of the task table
 // (_feed.ts) and asks the main thread for anything that acts on the
 // program. That is why it answers while the main thread is stuck.
-
-/// <reference lib="deno.worker" />
+//
+// The worker starts from a Blob holding the source of `serverMain` and of
+// the classes and functions it uses (_worker_source.ts), not from this file:
+// a Worker loaded from a local file needs --allow-read, a Blob needs none.
+// So the code that runs in the worker may use only globals and the names
+// _worker_source.ts lists.
 
 import { type ConsoleHost, isDisconnect, Session } from "./_console.ts";
 import { Feed } from "./_feed.ts";
@@ -14,14 +17,10 @@ import type { AgentMessage, MonitorLimits, WorkerRequest } from "./_protocol.ts"
 import { WebServer } from "./_web.ts";
 
 /** How often idle sessions are looked for (ms). */
-const SWEEP_MS = 250;
-
-function post(msg: WorkerRequest): void {
-  self.postMessage(msg);
-}
+export const SWEEP_MS = 250;
 
 /** The console server and its sessions. */
-class Server implements ConsoleHost {
+export class Server implements ConsoleHost {
   readonly sessions: Set<Session> = new Set();
   #web: WebServer | undefined = undefined;
   #sweeper: ReturnType<typeof setInterval>;
@@ -110,33 +109,43 @@ class Server implements ConsoleHost {
   }
 }
 
-let server: Server | undefined;
-let feed: Feed | undefined;
+/** What the worker sees of its global scope. */
+interface WorkerScope {
+  postMessage(message: unknown): void;
+  onmessage: ((event: MessageEvent<AgentMessage>) => void) | null;
+}
 
-self.onmessage = async (event: MessageEvent<AgentMessage>) => {
-  const msg = event.data;
-  if (msg.t === "start") {
-    feed = new Feed(post, msg.running);
-    let listener: Deno.TcpListener;
-    try {
-      listener = Deno.listen({ hostname: msg.host, port: msg.port, transport: "tcp" });
-    } catch (error) {
-      post({
-        t: "failed",
-        message: (error as Error)?.message ?? String(error),
-        code: (error as Error)?.name ?? "Error",
-      });
-      return;
+/** The worker's program: waits for `start`, then serves until `close`. */
+export function serverMain(): void {
+  const scope = globalThis as unknown as WorkerScope;
+  const post = (msg: WorkerRequest): void => scope.postMessage(msg);
+  let server: Server | undefined;
+  let feed: Feed | undefined;
+  scope.onmessage = async (event: MessageEvent<AgentMessage>) => {
+    const msg = event.data;
+    if (msg.t === "start") {
+      feed = new Feed(post, msg.running);
+      let listener: Deno.TcpListener;
+      try {
+        listener = Deno.listen({ hostname: msg.host, port: msg.port, transport: "tcp" });
+      } catch (error) {
+        post({
+          t: "failed",
+          message: (error as Error)?.message ?? String(error),
+          code: (error as Error)?.name ?? "Error",
+        });
+        return;
+      }
+      server = new Server(feed, msg.limits, listener);
+      const addr = listener.addr;
+      const listening: WorkerRequest = { t: "listening", host: addr.hostname, port: addr.port };
+      if (msg.web) listening.web = await server.web();
+      post(listening);
+    } else if (msg.t === "close") {
+      await server?.close();
+      post({ t: "closed" });
+    } else {
+      feed?.receive(msg);
     }
-    server = new Server(feed, msg.limits, listener);
-    const addr = listener.addr;
-    const listening: WorkerRequest = { t: "listening", host: addr.hostname, port: addr.port };
-    if (msg.web) listening.web = await server.web();
-    post(listening);
-  } else if (msg.t === "close") {
-    await server?.close();
-    post({ t: "closed" });
-  } else {
-    feed?.receive(msg);
-  }
-};
+  };
+}

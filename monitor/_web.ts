@@ -16,16 +16,16 @@ import { PAGE_HTML } from "./_page.ts";
 import type { MonitorLimits } from "./_protocol.ts";
 
 /** How often an event stream sends pending changes, at most (ms). */
-const PUSH_MS = 250;
+export const PUSH_MS = 250;
 
-const SECURITY_HEADERS: Record<string, string> = {
+export const SECURITY_HEADERS: Record<string, string> = {
   "cache-control": "no-store",
   "referrer-policy": "no-referrer",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
 };
 
-function text(status: number, body: string): Response {
+export function text(status: number, body: string): Response {
   return new Response(body + "\n", {
     status,
     headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8" },
@@ -33,7 +33,7 @@ function text(status: number, body: string): Response {
 }
 
 /** Compares two strings in time that does not depend on where they differ. */
-function sameSecret(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);

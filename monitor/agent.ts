@@ -44,6 +44,7 @@ import {
   type WorkerRequest,
 } from "./_protocol.ts";
 import { printable } from "./_feed.ts";
+import { workerSource } from "./_worker_source.ts";
 
 /** How long `cancel` waits for the task to finish before replying anyway (ms). */
 const CANCEL_WAIT_MS = 1000;
@@ -427,10 +428,9 @@ export async function startMonitorAgent(
   options: MonitorOptions,
 ): Promise<MonitorHandle> {
   const limits = limitsOf(options);
-  const worker = new Worker(new URL("./_server.ts", import.meta.url), {
-    type: "module",
-    name: "curio.monitor",
-  });
+  // From a Blob: a Worker loaded from a local file would need --allow-read.
+  const url = URL.createObjectURL(new Blob([workerSource()], { type: "text/javascript" }));
+  const worker = new Worker(url, { type: "module", name: "curio.monitor" });
   const agent = new Agent(view, worker);
   let info: MonitorListenInfo;
   try {
@@ -438,6 +438,8 @@ export async function startMonitorAgent(
   } catch (error) {
     worker.terminate();
     throw error;
+  } finally {
+    URL.revokeObjectURL(url);
   }
   agent.feed();
   if (options.onListen !== undefined) {
