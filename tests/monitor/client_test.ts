@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type KernelOptions, run, spawn } from "@curio/curio";
+import { Kernel, type KernelOptions, run, spawn } from "@curio/curio";
 import { _getKernel, _rescheduleTasks, _waitOnQueue, KernelQueue } from "@curio/curio/traps";
 
 const monitored: KernelOptions = { withMonitor: { port: 0, onListen: () => {} } };
@@ -80,4 +80,60 @@ Deno.test("monitor.ts exits 1 when nothing listens and 2 on bad arguments", asyn
   const unknown = await runClient(["--verbose"], "");
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /^monitor: unknown argument --verbose\nusage: /);
+});
+
+Deno.test("monitor client notices the program's exit at once, even while waiting for input", async () => {
+  const kernel = new Kernel(monitored);
+  let child: Deno.ChildProcess | undefined;
+  let port = 0;
+  const decoder = new TextDecoder();
+  let stdout = "";
+  try {
+    await kernel.run(async () => {
+      port = kernel.monitorAddress![1];
+      child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-net", clientPath, "--port", String(port)],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "null",
+        env: { NO_COLOR: "1" },
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode("ps\n"));
+      writer.releaseLock(); // stdin stays open: the client waits for the next command
+    });
+    const reader = child!.stdout.getReader();
+    while (!/ID\s+PARENT\s+STATE.*\n/.test(stdout)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stdout += decoder.decode(value, { stream: true });
+    }
+    await kernel[Symbol.asyncDispose](); // the program ends; the client still has stdin open
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stdout += decoder.decode(value, { stream: true });
+    }
+    const { code } = await child!.status;
+    assert.equal(code, 0);
+    assert.match(
+      stdout,
+      new RegExp(
+        "\ncurio monitor: the program is exiting; bye\n" +
+          `monitor: the program at 127\\.0\\.0\\.1:${port} closed the monitor \\(it has exited\\)\n$`,
+      ),
+    );
+  } finally {
+    await child?.stdin.close().catch(() => {});
+    await kernel[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("monitor client --web prints the web page's address with its token", async () => {
+  await run(async () => {
+    const [, port] = (await _getKernel()).monitorAddress!;
+    const result = await runClient(["--port", String(port), "--web"], "");
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^web page: http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32}\n$/);
+  }, monitored);
 });
