@@ -105,6 +105,7 @@ function render() {
 
 async function showStack(id) {
   selected = id;
+  history.replaceState(null, "", "#task=" + id);
   render();
   const row = tasks.get(id);
   $("detail-title").textContent = "Task " + id + (row ? " (" + row.name + ")" : "");
@@ -127,6 +128,9 @@ events.addEventListener("table", (e) => {
   kernelNow = data.now;
   receivedAt = Date.now();
   render();
+  // An address ending in #task=ID opens with that task's stack shown.
+  const wanted = /^#task=(\\d+)$/.exec(location.hash);
+  if (wanted && selected === null && tasks.has(Number(wanted[1]))) showStack(Number(wanted[1]));
 });
 events.addEventListener("update", (e) => {
   const data = JSON.parse(e.data);
