@@ -40,7 +40,6 @@ import { CurioError } from "./errors.ts";
 import {
   checkMonitorOption,
   type MonitorHandle,
-  type MonitorListenInfo,
   type MonitorOptions,
   startMonitor,
 } from "./monitor_hook.ts";
@@ -67,7 +66,7 @@ export interface KernelOptions {
     host?: string;
     port?: number;
     web?: boolean;
-    onListen?: (info: MonitorListenInfo) => void;
+    onListen?: (info: { host: string; port: number; web?: string }) => void;
   };
   /** The clock for sleeps and timeouts (default: the monotonic clock). */
   clock?: Clock;
