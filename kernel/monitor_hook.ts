@@ -222,10 +222,7 @@ export async function startMonitor(
     unhook();
     throw error;
   }
-  const remove = sched.addShutdownHook(async () => {
-    await handle.close();
-  });
-  return {
+  const monitor: MonitorHandle = {
     get address() {
       return handle.address;
     },
@@ -239,6 +236,8 @@ export async function startMonitor(
       await handle.close();
     },
   };
+  const remove = sched.addShutdownHook(() => monitor.close());
+  return monitor;
 }
 
 /**

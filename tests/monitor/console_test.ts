@@ -564,3 +564,21 @@ Deno.test("monitor turns a newcomer away when no client has been idle long enoug
     } as never,
   });
 });
+
+Deno.test("monitor makes a client whose ps tables take worker time wait for its time budget", async () => {
+  await run(async () => {
+    for (let i = 0; i < 2000; i++) await spawn(() => sleep(1000), { daemon: true, name: "filler" });
+    await using monitor = await connect();
+    // A budget of 1 ms, refilled at 10 ms per second: rendering one table of
+    // 2,000 rows takes several ms, so the second ps waits about a second.
+    await monitor.command("ps");
+    let answered = 0;
+    const second = monitor.command("ps").then(() => answered++);
+    await sleep(0.2);
+    assert.equal(answered, 0, "the second ps waits for the client's time budget");
+    await second;
+    assert.equal(answered, 1);
+  }, {
+    withMonitor: { port: 0, onListen: () => {}, limits: { timeBurst: 1, timeRate: 10 } } as never,
+  });
+});
