@@ -146,7 +146,9 @@ export function formatPs(feed: Feed): string {
       i >= widths.length ? cell : right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)
     ).join("  ")
   ).join("\n");
-  return [...feed.stallReport(now), table].join("\n");
+  const stalled = feed.stallReport(now);
+  if (stalled.length > 0) stalled.push("! the table below is as the kernel last reported it");
+  return [...stalled, table].join("\n");
 }
 
 /** What a session needs from the server. */

@@ -72,7 +72,10 @@ Deno.test("monitor answers ps within 1.5 s while the program spins in a 3 s sync
     );
     assert.match(ps, /\n! running: task \d+ \(spinner\), which last blocked at:\n/);
     assert.match(ps, /\n! {3}at busyLoop \(.*stuck_program\.ts:\d+:\d+\)\n/);
-    assert.match(ps, /\n\s*ID\s+PARENT\s+STATE\s+CYCLES\s+TIME\s+NAME\n/);
+    assert.match(
+      ps,
+      /\n! the table below is as the kernel last reported it\n\s*ID\s+PARENT\s+STATE\s+CYCLES\s+TIME\s+NAME\n/,
+    );
     assert.match(ps, /\s+spinner$/m, "the table, from the last snapshot");
     const id = /task (\d+) \(spinner\)/.exec(ps)![1];
     const where = await monitor.command(`w ${id}`);
