@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { run, sleep, spawn, type Task } from "@curio/curio";
+import { Program } from "./_program.ts";
 
 /** Runs `body` with the page's address, in a kernel whose monitor serves the web page. */
 async function withPage(body: (page: URL) => Promise<void>): Promise<void> {
@@ -167,4 +168,26 @@ Deno.test("web stack and cancel: where a task waits, and cancelling it", async (
     assert.equal(again.status, 404);
     assert.equal(await again.text(), `no task with id ${t.id}\n`);
   });
+});
+
+Deno.test("web events tell the page when the kernel stops responding, and which task runs", async () => {
+  const program = new Program("stuck_program.ts", ["3", "--web"]);
+  try {
+    await program.line(); // port N
+    const web = /^web (.*)$/.exec(await program.line())![1]!;
+    const page = new URL(web);
+    const res = await fetch(`${page.origin}/events?token=${page.searchParams.get("token")}`);
+    assert.equal(await program.line(), "spinning");
+    const events = await readEvents(
+      res,
+      (event, data) => event === "status" && (data as { stalled: number }).stalled > 0,
+    );
+    const [, status] = events.at(-1)!;
+    const report = (status as { report: string[] }).report;
+    assert.match(report[0]!, /^! the kernel has not responded for \d+\.\ds \(since /);
+    assert.match(report[1]!, /^! running: task \d+ \(spinner\), which last blocked at:$/);
+  } finally {
+    const { code, stderr } = await program.finish();
+    assert.equal(code, 0, stderr);
+  }
 });
