@@ -68,14 +68,24 @@ export class Feed {
 
   #apply(snap: SnapshotMessage): void {
     this.kernelNow = snap.now;
-    for (const row of snap.rows) this.tasks.set(row.id, row);
+    const touched: TaskRow[] = [];
+    for (const row of snap.rows) {
+      this.tasks.set(row.id, row);
+      touched.push(row);
+    }
+    for (const change of snap.changed) {
+      const row = this.tasks.get(change.id);
+      if (row === undefined) continue;
+      Object.assign(row, change);
+      touched.push(row);
+    }
     for (const id of snap.gone) {
       this.tasks.delete(id);
       this.stacks.delete(id);
     }
     for (const [id, stack] of snap.stacks) this.stacks.set(id, stack);
-    if (snap.rows.length > 0 || snap.gone.length > 0) {
-      const change = { rows: snap.rows, gone: snap.gone, now: snap.now };
+    if (touched.length > 0 || snap.gone.length > 0) {
+      const change = { rows: touched, gone: snap.gone, now: snap.now };
       for (const listener of this.#listeners) listener(change);
     }
   }

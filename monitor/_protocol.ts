@@ -72,6 +72,9 @@ export interface TaskRow {
   since: number;
 }
 
+/** What may change in a row once it has been sent: the rest never does. */
+export type RowChange = Pick<TaskRow, "id" | "state" | "cycles" | "blocked" | "since">;
+
 /** A snapshot: what changed since the last one. */
 export interface SnapshotMessage {
   t: "snap";
@@ -79,8 +82,10 @@ export interface SnapshotMessage {
   at: number;
   /** The kernel clock then, seconds. */
   now: number;
-  /** New or changed rows. */
+  /** New tasks, in full. */
   rows: TaskRow[];
+  /** Tasks already sent whose state, cycles or time changed. */
+  changed: RowChange[];
   /** Ids of tasks that ended. */
   gone: number[];
   /** Formatted stacks of tasks that blocked somewhere new (a bounded number per snapshot). */

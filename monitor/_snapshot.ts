@@ -3,7 +3,7 @@
 // somewhere new, formatted within a budget per snapshot.
 
 import type { KernelView, MonitoredTask } from "../kernel/monitor_hook.ts";
-import type { SnapshotMessage, TaskRow } from "./_protocol.ts";
+import type { RowChange, SnapshotMessage, TaskRow } from "./_protocol.ts";
 
 /** Milliseconds of stack formatting one snapshot may spend. */
 const STACK_BUDGET_MS = 1;
@@ -50,6 +50,7 @@ export class Snapshotter {
     const view = this.view;
     const seen = ++this.#generation;
     const rows: TaskRow[] = [];
+    const changed: RowChange[] = [];
     const sent = this.#sent;
     let live = 0;
     for (const task of view.tasks()) {
@@ -79,7 +80,7 @@ export class Snapshotter {
         prev.cycles = task.cycles;
         prev.since = since;
         prev.blocked = blocked;
-        rows.push(row(task, blocked, since));
+        changed.push({ id: task.id, state: task.state, cycles: task.cycles, blocked, since });
       }
       if (prev.stack !== task.waitStack) {
         prev.stack = task.waitStack;
@@ -101,6 +102,7 @@ export class Snapshotter {
       at: Date.now(),
       now: view.now(),
       rows,
+      changed,
       gone,
       stacks: this.#stacks(),
     };
