@@ -33,6 +33,7 @@ class Browser {
   #dir: string;
   #socket: WebSocket | undefined = undefined;
   #next = 1;
+  #draining: Promise<void> = Promise.resolve();
   #waiting = new Map<number, (reply: { result?: unknown; error?: unknown }) => void>();
 
   private constructor(child: Deno.ChildProcess, dir: string) {
@@ -77,10 +78,10 @@ class Browser {
       said += value;
       port = /DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(said)?.[1];
     }
-    // Keep draining stderr so chromium never blocks on it.
-    (async () => {
+    // Keep draining stderr so chromium never blocks on it; close() awaits the end.
+    this.#draining = (async () => {
       while (!(await reader.read()).done) { /* discard */ }
-    })();
+    })().catch(() => {});
     const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json() as Array<
       { type: string; webSocketDebuggerUrl: string }
     >;
@@ -137,6 +138,7 @@ class Browser {
       this.#child.kill("SIGKILL");
     } catch { /* already gone */ }
     await this.#child.status;
+    await this.#draining;
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
 }
