@@ -36,6 +36,10 @@ export * from "./kernel/timeouts.ts";
 export * from "./kernel/wait.ts";
 export * as traps from "./kernel/traps.ts";
 
+// The monitor registers itself with the kernel, so withMonitor works; its
+// client is the separate entry point @curio/curio/monitor.
+import "./monitor/agent.ts";
+
 // sync
 export * from "./sync/event.ts";
 export * from "./sync/lock.ts";

@@ -5,9 +5,10 @@
  * `deno run --allow-net examples/monitor.ts`
  *
  * A real program passes `withMonitor: true` (127.0.0.1:48802) and you connect
- * from another terminal with `deno task monitor` (or `nc 127.0.0.1 48802`).
- * To finish by itself, this example listens on a free port and talks to its
- * own monitor.
+ * from another terminal with `deno task monitor` (or `nc 127.0.0.1 48802`);
+ * `withMonitor: { web: true }` or `deno task monitor --web` adds a live web
+ * page. To finish by itself, this example listens on a free port and talks
+ * to its own monitor, using curio's short forms (`p`, `pa`, `w`, `c`).
  *
  * @module
  */
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const [host, port] = (await _getKernel()).monitorAddress!;
   console.log(`monitor listening on ${host}:${port}\n`);
   await using monitor = await connectMonitor({ host, port });
-  for (const command of ["ps", `where ${job.id}`, `cancel ${job.id}`, "ps"]) {
+  for (const command of ["p", `pa ${job.id}`, `w ${job.id}`, `c ${job.id}`, "p"]) {
     console.log(`curio > ${command}`);
     console.log(await monitor.command(command));
     console.log();
@@ -40,4 +41,4 @@ async function main(): Promise<void> {
   console.log(`slowJob cancelled: ${job.cancelled}`);
 }
 
-await run(main, { withMonitor: { port: 0 } });
+await run(main, { withMonitor: { port: 0, onListen: () => {} } });

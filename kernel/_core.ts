@@ -610,6 +610,8 @@ export class Scheduler {
    * Invariant: while it is set, no runnable of the ready queue is resumed.
    */
   holder: TaskCore | undefined = undefined;
+  /** Told each time a task takes the kernel (the monitor's "who runs"), while set. */
+  onHold: ((task: TaskCore) => void) | undefined = undefined;
 
   /** Woken traps and queued first cycles, in the order they became ready. */
   #ready = new RunQueue();
@@ -693,7 +695,7 @@ export class Scheduler {
   spawn(fn: () => unknown, name: string | undefined, daemon: boolean, isMain = false): TaskCore {
     const core = this.#create(fn, name, daemon, isMain);
     if (this.holder === undefined && !this.#yielding) {
-      this.holder = core;
+      this.#hold(core);
       this.#run(core);
     } else {
       this.ready(new Start(core, undefined));
@@ -728,7 +730,7 @@ export class Scheduler {
       const outerParent = this.#firstCycleParent;
       this.#firstCycle = core;
       this.#firstCycleParent = parent;
-      this.holder = core;
+      this.#hold(core);
       try {
         this.#run(core);
       } finally {
@@ -751,7 +753,7 @@ export class Scheduler {
   /** Runs `core`'s queued first cycle, holding the kernel; `back` (its parent) resumes next. */
   runFirstCycle(core: TaskCore, back: Trap | undefined): void {
     if (back !== undefined) this.#resumeAfter(back);
-    this.holder = core;
+    this.#hold(core);
     this.#run(core);
   }
 
@@ -970,12 +972,17 @@ export class Scheduler {
     else if (!this.#yielding && !this.#firing) this.#next();
   }
 
+  #hold(task: TaskCore): void {
+    this.holder = task;
+    this.onHold?.(task);
+  }
+
   /** `task` blocked or finished: if it held the kernel, the next ready runnable runs. */
   release(task: TaskCore): void {
     if (this.holder !== task) return;
     if (task === this.#firstCycle) {
       // Blocked inside spawn(): the parent carries on, as spawnFrom() returns.
-      this.holder = this.#firstCycleParent;
+      this.#hold(this.#firstCycleParent!);
       return;
     }
     this.holder = undefined;
@@ -1039,7 +1046,7 @@ export class Scheduler {
       // A task waiting on several traps (Promise.all) takes the kernel only
       // with its last one: the others would leave it holding without running.
       const holds = --task.queued === 0 && task.traps.length === 0 && !task.terminated;
-      if (holds) this.holder = task;
+      if (holds) this.#hold(task);
       item.resume();
       if (holds) return;
     }

@@ -38,7 +38,12 @@ import { checkTaskFunction, insideTask, Scheduler, type TaskCore } from "./_core
 import { type Clock, monotonicClock } from "./clock.ts";
 import { CurioError } from "./errors.ts";
 import { reportUnhandledRejections } from "./_unhandled.ts";
-import { type MonitorConfig, monitorConfig, type MonitorHandle, startMonitor } from "./monitor.ts";
+import {
+  checkMonitorOption,
+  type MonitorHandle,
+  type MonitorOptions,
+  startMonitor,
+} from "./monitor_hook.ts";
 
 /** Options for {@linkcode run} and {@linkcode Kernel}. */
 export interface KernelOptions {
@@ -51,12 +56,19 @@ export interface KernelOptions {
   debug?: boolean;
   /**
    * Start the monitor console (default port 48802 on 127.0.0.1, loopback
-   * only). `true`, or `{ host, port }`; port 0 picks a free port, which
-   * {@linkcode Kernel.prototype.monitorAddress} tells. Connect with
+   * only). `true`, or `{ host, port, web, onListen }`; port 0 picks a free
+   * port, which `onListen` receives (without `onListen` it is printed to
+   * stderr once; {@linkcode Kernel.prototype.monitorAddress} tells it too).
+   * `web: true` also serves a live web page on loopback. Connect with
    * `deno task monitor` or `@curio/curio/monitor`. Anyone who can connect can
    * cancel tasks: bind another interface only behind a firewall.
    */
-  withMonitor?: boolean | { host?: string; port?: number };
+  withMonitor?: boolean | {
+    host?: string;
+    port?: number;
+    web?: boolean;
+    onListen?: (info: { host: string; port: number; web?: string }) => void;
+  };
   /** The clock for sleeps and timeouts (default: the monotonic clock). */
   clock?: Clock;
   /**
@@ -98,19 +110,19 @@ export class Kernel {
   #sched: Scheduler;
   #running = false;
   #shutDown = false;
-  #monitorConfig: MonitorConfig | undefined;
+  #monitorOptions: MonitorOptions | undefined;
   #monitor: MonitorHandle | undefined = undefined;
 
   /**
    * Creates a kernel; nothing runs until {@linkcode Kernel.prototype.run}.
    *
    * @param options `logErrors`, `debug`, `withMonitor`, `clock`, `schedule`.
-   * @throws {TypeError} If `withMonitor` is neither a boolean nor `{ host, port }`,
+   * @throws {TypeError} If `withMonitor` is neither a boolean nor `{ host, port, web, onListen }`,
    * or `schedule` is not `{ seed: number }`.
    * @throws {RangeError} If the monitor's port is not an integer from 0 to 65535.
    */
   constructor(options: KernelOptions = {}) {
-    this.#monitorConfig = monitorConfig(options.withMonitor);
+    this.#monitorOptions = checkMonitorOption(options.withMonitor);
     this.#sched = new Scheduler({
       logErrors: options.logErrors ?? true,
       debug: options.debug ?? false,
@@ -184,9 +196,9 @@ export class Kernel {
     try {
       // The monitor starts first, so it traces every task main spawns.
       if (
-        this.#monitorConfig !== undefined && main !== undefined && this.#monitor?.closed !== false
+        this.#monitorOptions !== undefined && main !== undefined && this.#monitor?.closed !== false
       ) {
-        this.#monitor = startMonitor(sched, this.#monitorConfig);
+        this.#monitor = await startMonitor(sched, this.#monitorOptions);
       }
       if (main !== undefined) {
         core = sched.spawn(main, main.name || "main", false, true);

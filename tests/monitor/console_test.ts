@@ -8,12 +8,14 @@ import {
   run,
   sleep,
   spawn,
+  type Task,
 } from "@curio/curio";
 import { _getKernel, _rescheduleTasks, _waitOnQueue, KernelQueue } from "@curio/curio/traps";
 import { connectMonitor, type MonitorClient } from "@curio/curio/monitor";
-import { MONITOR_MAX_CLIENTS, monitorConfig } from "../../kernel/monitor.ts";
+import { DEFAULT_LIMITS } from "../../monitor/_protocol.ts";
 
-const monitored: KernelOptions = { withMonitor: { port: 0 } };
+const MONITOR_MAX_CLIENTS = DEFAULT_LIMITS.maxClients;
+const monitored: KernelOptions = { withMonitor: { port: 0, onListen: () => {} } };
 
 /** Connects to the monitor of the kernel running the calling task. */
 async function connect(): Promise<MonitorClient> {
@@ -56,16 +58,18 @@ Deno.test("monitor ps shows a named task in EVENT_WAIT with its id", async () =>
     await using monitor = await connect();
     assert.match(monitor.greeting, /^curio monitor: \d+ tasks; type help for commands$/);
     const ps = (await monitor.command("ps")).split("\n");
-    assert.match(ps[0]!, /^\s*ID\s+STATE\s+CYCLES\s+TIME\s+NAME$/);
+    assert.match(ps[0]!, /^\s*ID\s+PARENT\s+STATE\s+CYCLES\s+TIME\s+NAME$/);
     const row = ps.find((line) => line.endsWith(" waiter (daemon)"));
     assert(row !== undefined, `no row for the waiter in:\n${ps.join("\n")}`);
     assert.match(
       row,
-      new RegExp(`^\\s*${t.id}\\s+EVENT_WAIT\\s+\\d+\\s+\\d+\\.\\ds\\s+waiter \\(daemon\\)$`),
+      new RegExp(
+        `^\\s*${t.id}\\s+${t.parentId}\\s+EVENT_WAIT\\s+\\d+\\s+\\d+\\.\\ds\\s+waiter \\(daemon\\)$`,
+      ),
     );
     assert(
-      ps.some((line) => /\scurio\.monitor \(daemon\)$/.test(line)),
-      "the monitor lists itself",
+      !ps.some((line) => line.includes("curio.monitor")),
+      "the monitor runs in a worker: no task of its own",
     );
     await _rescheduleTasks(kq, 1);
     await t.join();
@@ -84,7 +88,7 @@ Deno.test("monitor ps shows how long a task has been in its state, on the kernel
     );
     assert.match(
       row!,
-      new RegExp(`^\\s*${t.id}\\s+TIME_SLEEP\\s+\\d+\\s+7\\.5s\\s+sleeper \\(daemon\\)$`),
+      new RegExp(`^\\s*${t.id}\\s+\\d+\\s+TIME_SLEEP\\s+\\d+\\s+7\\.5s\\s+sleeper \\(daemon\\)$`),
     );
     await t.cancel();
   }, { ...monitored, clock });
@@ -97,7 +101,7 @@ Deno.test("monitor where shows the stack of the await a task is blocked on", asy
     await using monitor = await connect();
     const where = await monitor.command(`where ${t.id}`);
     assert.match(where, new RegExp(`^task ${t.id} \\(parked\\) EVENT_WAIT, blocked at:\n`));
-    assert.match(where, /at parkedInWhereTest \(.*monitor_test\.ts:\d+:\d+\)/);
+    assert.match(where, /at parkedInWhereTest \(.*console_test\.ts:\d+:\d+\)/);
     assert.match(where, /at _waitOnQueue /);
     assert(!where.includes("_core.ts"), "kernel internals are left out");
     await _rescheduleTasks(kq, 1, "done");
@@ -130,7 +134,6 @@ Deno.test("monitor cancel ID cancels the task, which sees CancelledError", async
 Deno.test("monitor answers bad commands and unknown ids with one error line and goes on", async () => {
   await run(async () => {
     await using monitor = await connect();
-    const serverId = /^\s*(\d+)\s.*curio\.monitor \(daemon\)$/m.exec(await monitor.command("ps"))!;
     const cases: Array<[string, RegExp]> = [
       ["bogus", /^error: unknown command "bogus"; type help$/],
       ["where", /^error: usage: where ID \(a task id from ps\)$/],
@@ -139,7 +142,7 @@ Deno.test("monitor answers bad commands and unknown ids with one error line and 
       ["where 99999999", /^error: no task with id 99999999$/],
       ["cancel -1", /^error: usage: cancel ID/],
       ["cancel 99999999", /^error: no task with id 99999999$/],
-      [`cancel ${serverId[1]}`, /^error: task \d+ is part of the monitor; use quit to disconnect$/],
+      ["pzz", /^error: unknown command "pzz"; type help$/],
       ["signal", /^error: usage: signal NAME/],
       ["signal NOPE", /^error: cannot send SIGNOPE: /],
       ["x".repeat(100), /^error: unknown command "x{40}\.\.\."; type help$/],
@@ -150,8 +153,8 @@ Deno.test("monitor answers bad commands and unknown ids with one error line and 
       assert(!reply.includes("\n"), `one line for ${command}`);
     }
     assert.equal(await monitor.command(""), "");
-    assert.match(await monitor.command("HELP"), /^commands:\n {2}ps/);
-    assert.match(await monitor.command("ps"), /curio\.monitor/);
+    assert.match(await monitor.command("HELP"), /^commands .*\n {2}ps \[p\]/);
+    assert.match(await monitor.command("ps"), /\bmain\n?/);
     assert.equal(monitor.closed, false);
   }, monitored);
 });
@@ -177,7 +180,7 @@ Deno.test("monitor quit says bye and closes only that connection", async () => {
     assert.equal(monitor.closed, true);
     await assert.rejects(monitor.command("ps"), Deno.errors.BadResource);
     await using again = await connect();
-    assert.match(await again.command("ps"), /curio\.monitor/);
+    assert.match(await again.command("ps"), / main$/m);
   }, monitored);
 });
 
@@ -191,14 +194,11 @@ Deno.test("monitor serves two clients at once", async () => {
       b.command("help"),
     ]);
     for (const ps of [psA, psB]) {
-      assert.equal(
-        ps.split("\n").filter((l) => l.endsWith("curio.monitor.client (daemon)")).length,
-        2,
-      );
+      assert.match(ps, /^\s*\d+\s+-\s+RUNNING\s.*main$/m, "main holds the kernel while it awaits");
     }
-    assert.match(helpB, /^commands:/);
+    assert.match(helpB, /^commands /);
     assert.equal(await a.command("quit"), "bye");
-    assert.match(await b.command("ps"), /curio\.monitor/);
+    assert.match(await b.command("ps"), / main$/m);
   }, monitored);
 });
 
@@ -239,7 +239,7 @@ Deno.test("monitor cuts off a line longer than 4 KiB and the kernel goes on", as
     }
     await worker.join();
     await using monitor = await connect();
-    assert.match(await monitor.command("ps"), /curio\.monitor/);
+    assert.match(await monitor.command("ps"), / main$/m);
     trace.push("main done");
   }, monitored);
   assert.deepEqual(trace, ["worker done", "main done"]);
@@ -268,7 +268,7 @@ Deno.test("monitor cuts off a client that floods it with commands", async () => 
       conn.close();
     }
     await using monitor = await connect();
-    assert.match(await monitor.command("ps"), /curio\.monitor/);
+    assert.match(await monitor.command("ps"), / main$/m);
   }, monitored);
 });
 
@@ -304,7 +304,11 @@ Deno.test("monitor is gone once run() returns: port closed, clients disconnected
       await spawn(() => sleep(1000), { daemon: true, name: "background" });
     }, { shutdown: true });
     assert.equal(kernel.monitorAddress, undefined);
-    assert.equal(await readToEnd(conn!), "", "the server side was closed at shutdown");
+    assert.equal(
+      await readToEnd(conn!),
+      "\ncurio monitor: the program is exiting; bye\n",
+      "the server said goodbye and closed at shutdown",
+    );
   } finally {
     conn?.close();
   }
@@ -319,7 +323,7 @@ Deno.test("monitor keeps running between runs of the same kernel until shutdown"
   const first = await kernel.run(async () => kernel.monitorAddress);
   const second = await kernel.run(async () => {
     await using monitor = await connect();
-    assert.match(await monitor.command("ps"), /curio\.monitor/);
+    assert.match(await monitor.command("ps"), / main$/m);
     return kernel.monitorAddress;
   });
   assert.deepEqual(second, first, "one monitor per kernel, not one per run");
@@ -333,12 +337,9 @@ Deno.test("withMonitor binds to 127.0.0.1 unless host says otherwise", async () 
   assert(port > 0);
   const [v6] = await run(
     async () => (await _getKernel()).monitorAddress!,
-    { withMonitor: { host: "::1", port: 0 } },
+    { withMonitor: { host: "::1", port: 0, onListen: () => {} } },
   );
   assert.equal(v6, "::1");
-  assert.deepEqual(monitorConfig(true), { host: "127.0.0.1", port: 48802 });
-  assert.deepEqual(monitorConfig({}), { host: "127.0.0.1", port: 48802 });
-  assert.equal(monitorConfig(false), undefined);
   assert.equal(await run(async () => (await _getKernel()).monitorAddress), undefined);
 });
 
@@ -377,76 +378,212 @@ Deno.test("withMonitor on a port in use makes run() reject with a CurioError", a
   }
 });
 
-// --- the monitor.ts command-line client -----------------------------------
+// --- round 2: short forms, parents, limits ----------------------------------
 
-const clientPath = new URL("../../monitor.ts", import.meta.url).pathname;
+Deno.test("monitor takes curio's short forms and any unique prefix of a command", async () => {
+  await run(async () => {
+    const t = await spawn(() => sleep(1000), { name: "napper", daemon: true });
+    await using monitor = await connect();
+    const ps = await monitor.command("ps");
+    for (const form of ["p", "PS", "P"]) {
+      assert.equal(
+        (await monitor.command(form)).replace(/\d+\.\ds/g, "T"),
+        ps.replace(/\d+\.\ds/g, "T"),
+        form,
+      );
+    }
+    const where = await monitor.command(`where ${t.id}`);
+    for (const form of ["w", "wh", "whe", "wher"]) {
+      assert.equal(await monitor.command(`${form} ${t.id}`), where, form);
+    }
+    const parents = await monitor.command(`parents ${t.id}`);
+    for (const form of ["pa", "par", "pare"]) {
+      assert.equal(await monitor.command(`${form} ${t.id}`), parents, form);
+    }
+    for (const form of ["h", "he", "?"]) assert.match(await monitor.command(form), /^commands /);
+    assert.match(await monitor.command("s"), /^error: usage: signal NAME/);
+    assert.match(await monitor.command("sig"), /^error: usage: signal NAME/);
+    assert.match(await monitor.command("c"), /^error: usage: cancel ID/);
+    assert.match(await monitor.command("can 99999999"), /^error: no task with id 99999999$/);
+    assert.equal(await monitor.command(`c ${t.id}`), `task ${t.id} (napper) cancelled`);
+    assert.equal(await monitor.command("q"), "bye");
+    await using other = await connect();
+    assert.equal(await other.command("ex"), "bye", "exit, by a prefix");
+  }, monitored);
+});
 
-async function runClient(
-  args: string[],
-  input: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", clientPath, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+Deno.test("monitor help lists every command with its short form", async () => {
+  await run(async () => {
+    await using monitor = await connect();
+    const help = await monitor.command("help");
+    for (
+      const [usage, short] of [
+        ["ps", "p"],
+        ["where ID", "w"],
+        ["parents ID", "pa"],
+        ["cancel ID", "c"],
+        ["signal NAME", "s"],
+        ["web", "we"],
+        ["help", "h"],
+        ["quit", "q"],
+      ]
+    ) {
+      assert.match(help, new RegExp(`^  ${usage} \\[${short}\\] `, "m"), usage);
+    }
+  }, monitored);
+});
+
+async function grandchild(): Promise<void> {
+  await sleep(1000);
 }
 
-Deno.test("monitor.ts reads commands from stdin, prints the replies and exits at EOF", async () => {
+async function child(): Promise<void> {
+  const t = await spawn(grandchild, { daemon: true });
+  await t.join();
+}
+
+Deno.test("monitor parents ID shows the chain of tasks that spawned it, up to main", async () => {
   await run(async () => {
-    const kq = new KernelQueue();
-    const t = await spawn(() => parkedInWhereTest(kq), { name: "scripted", daemon: true });
-    const [host, port] = (await _getKernel()).monitorAddress!;
-    const result = await runClient(
-      ["--host", host, `--port=${port}`],
-      `ps\nwhere ${t.id}\nbogus\n`,
-    );
-    assert.equal(result.stderr, "");
-    assert.equal(result.code, 0);
-    const lines = result.stdout.split("\n");
-    assert.match(lines[0]!, /^\s*ID\s+STATE/);
-    assert(
-      lines.some((l) =>
-        new RegExp(`^\\s*${t.id}\\s+EVENT_WAIT\\s.*scripted \\(daemon\\)$`).test(l)
+    const c = await spawn(child, { daemon: true });
+    await sleep(0);
+    await using monitor = await connect();
+    const ps = await monitor.command("ps");
+    const row = ps.split("\n").find((l) => l.endsWith(" grandchild (daemon)"));
+    assert(row !== undefined, ps);
+    const [id, parent] = row.trim().split(/\s+/);
+    assert.equal(parent, String(c.id), "ps shows the parent's id");
+    // main awaits this test's own client (a promise the kernel does not
+    // know): RUNNING, or FOREIGN_WAIT once the kernel has noticed.
+    const mainState = "(RUNNING|FOREIGN_WAIT)";
+    assert.match(
+      await monitor.command(`parents ${id}`),
+      new RegExp(
+        [
+          `^task ${id} \\(grandchild\\) TIME_SLEEP`,
+          `  spawned by task ${c.id} \\(child\\) TASK_JOIN`,
+          `    spawned by task ${c.parentId} \\(main\\) ${mainState}$`,
+        ].join("\n"),
       ),
     );
-    assert.match(result.stdout, /at parkedInWhereTest /);
-    assert.match(result.stdout, /\nerror: unknown command "bogus"; type help\n$/);
-    assert(!result.stdout.includes("curio >"), "no prompts in scripted output");
-    await _rescheduleTasks(kq, 1);
-    await t.join();
+    assert.match(
+      await monitor.command(`parents ${c.parentId}`),
+      new RegExp(`^task ${c.parentId} \\(main\\) ${mainState}$`),
+    );
+    await c.cancel();
   }, monitored);
 });
 
-Deno.test("monitor.ts stops at quit and exits 0", async () => {
+Deno.test("monitor parents ID names a parent that has terminated", async () => {
   await run(async () => {
-    const [, port] = (await _getKernel()).monitorAddress!;
-    const result = await runClient(["--port", String(port)], "quit\nps\n");
-    assert.equal(result.code, 0);
-    assert.equal(result.stdout, "bye\n");
+    let orphan: Task | undefined;
+    const parent = await spawn(async () => {
+      orphan = await spawn(() => sleep(1000), { daemon: true, name: "orphan" });
+    }, { name: "short-lived" });
+    await parent.join();
+    await using monitor = await connect();
+    assert.equal(
+      await monitor.command(`pa ${orphan!.id}`),
+      `task ${orphan!.id} (orphan) TIME_SLEEP\n  spawned by task ${parent.id} (terminated)`,
+    );
   }, monitored);
 });
 
-Deno.test("monitor.ts exits 1 when nothing listens and 2 on bad arguments", async () => {
-  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = closed.addr.port;
-  closed.close();
-  const refused = await runClient(["--port", String(port)], "ps\n");
-  assert.equal(refused.code, 1);
-  assert.match(refused.stderr, new RegExp(`^monitor: Cannot connect to 127\\.0\\.0\\.1:${port}: `));
-  assert.match(refused.stderr, /is a program running with withMonitor\?\n$/);
-  const bad = await runClient(["--port", "http"], "");
-  assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /^monitor: --port must be a number from 1 to 65535, received http\n/);
-  const unknown = await runClient(["--verbose"], "");
-  assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /^monitor: unknown argument --verbose\nusage: /);
+Deno.test("monitor slows a client that floods ps by bytes, not the program", async () => {
+  await run(async () => {
+    for (let i = 0; i < 200; i++) await spawn(() => sleep(1000), { daemon: true, name: "filler" });
+    const [hostname, port] = (await _getKernel()).monitorAddress!;
+    const conn = await Deno.connect({ hostname, port });
+    try {
+      const flood = new TextEncoder().encode("ps\n".repeat(400));
+      for (let off = 0; off < flood.length;) off += await conn.write(flood.subarray(off));
+      // 400 tables of ~200 rows are ~5 MB: beyond the 256 KB burst this
+      // client's commands wait for its byte budget, so it gets far fewer.
+      const got = new Uint8Array(64 * 1024);
+      let bytes = 0;
+      const until = Date.now() + 300;
+      while (Date.now() < until) {
+        const n = await conn.read(got);
+        if (n === null) break;
+        bytes += n;
+      }
+      assert(bytes > 0, "the flooding client was answered at first");
+      assert(bytes < 1024 * 1024, `a budget of 256 KB + 256 KB/s let through ${bytes} bytes`);
+    } finally {
+      conn.close();
+    }
+  }, {
+    withMonitor: {
+      port: 0,
+      onListen: () => {},
+      limits: { byteBurst: 256 * 1024, byteRate: 256 * 1024 },
+    } as never,
+  });
+});
+
+Deno.test("monitor closes a client idle for longer than idleTimeout", async () => {
+  await run(async () => {
+    await using monitor = await connect();
+    assert.equal(await monitor.command(""), "");
+    assert.match(
+      await monitor.whenClosed(),
+      /^error: closing this connection after 0\.2s without a command$/,
+    );
+    assert.equal(monitor.closed, true);
+  }, { withMonitor: { port: 0, onListen: () => {}, limits: { idleTimeout: 0.2 } } as never });
+});
+
+Deno.test("monitor makes room for a new client by closing the longest-idle one", async () => {
+  await run(async () => {
+    await using first = await connect();
+    await using second = await connect();
+    await sleep(0.15);
+    await second.command(""); // second is active again: first is the longest idle
+    await using third = await connect();
+    assert.match(third.greeting, /^curio monitor: /, "the newcomer is served");
+    assert.match(
+      await first.whenClosed(),
+      /^error: closing this connection after \d+s idle, to make room for a new client$/,
+    );
+    assert.equal(second.closed, false);
+    assert.equal(await second.command("p").then((ps) => /main$/m.test(ps)), true);
+  }, {
+    withMonitor: {
+      port: 0,
+      onListen: () => {},
+      limits: { maxClients: 2, evictAfter: 0.1 },
+    } as never,
+  });
+});
+
+Deno.test("monitor turns a newcomer away when no client has been idle long enough", async () => {
+  await run(async () => {
+    await using first = await connect();
+    await using extra = await connect();
+    assert.match(extra.greeting, /^error: too many monitor clients \(limit 1\)/);
+    assert.equal(first.closed, false);
+  }, {
+    withMonitor: {
+      port: 0,
+      onListen: () => {},
+      limits: { maxClients: 1, evictAfter: 60 },
+    } as never,
+  });
+});
+
+Deno.test("monitor makes a client whose ps tables take worker time wait for its time budget", async () => {
+  await run(async () => {
+    for (let i = 0; i < 2000; i++) await spawn(() => sleep(1000), { daemon: true, name: "filler" });
+    await using monitor = await connect();
+    // A budget of 1 ms, refilled at 10 ms per second: rendering one table of
+    // 2,000 rows takes several ms, so the second ps waits about a second.
+    await monitor.command("ps");
+    let answered = 0;
+    const second = monitor.command("ps").then(() => answered++);
+    await sleep(0.2);
+    assert.equal(answered, 0, "the second ps waits for the client's time budget");
+    await second;
+    assert.equal(answered, 1);
+  }, {
+    withMonitor: { port: 0, onListen: () => {}, limits: { timeBurst: 1, timeRate: 10 } } as never,
+  });
 });

@@ -1,17 +1,21 @@
 /**
  * The monitor client: connects to a running program's monitor console (see
- * `withMonitor` in `run()`), lets you type `ps`, `where ID`, `cancel ID`,
- * `signal NAME`, `help`, `quit`, and prints the replies.
+ * `withMonitor` in `run()`), lets you type `ps`, `where ID`, `parents ID`,
+ * `cancel ID`, `signal NAME`, `web`, `help`, `quit` (or their short forms
+ * `p`, `w`, `pa`, `c`, `s`, `h`, `q`), and prints the replies.
  *
  * ```sh
  * deno task monitor                                   # 127.0.0.1:48802
- * deno run --allow-net monitor.ts --host 127.0.0.1 --port 48802
+ * deno task monitor --web                             # also open the live web page
+ * deno run --allow-net monitor/client.ts --host 127.0.0.1 --port 48802
  * echo ps | deno run --allow-net jsr:@curio/curio/monitor --port 5000
  * ```
  *
  * On a terminal it prompts for commands; otherwise it reads one command per
  * line from stdin, prints each reply, and exits at end of input, so it can be
- * scripted. Exit status: 0, 1 if it cannot connect, 2 for bad arguments.
+ * scripted. When the program exits (or closes the monitor) it says so at
+ * once, even while waiting for input, and exits. Exit status: 0, 1 if it
+ * cannot connect or loses the connection mid-command, 2 for bad arguments.
  *
  * {@linkcode connectMonitor} is the same client as a library, for tests and
  * tools.
@@ -19,7 +23,7 @@
  * @module
  */
 
-import { MONITOR_HOST, MONITOR_PORT, MONITOR_PROMPT } from "./kernel/monitor.ts";
+import { MONITOR_HOST, MONITOR_PORT, MONITOR_PROMPT } from "./_protocol.ts";
 
 /** Where to connect: defaults to the monitor's own defaults. */
 export interface MonitorClientOptions {
@@ -37,7 +41,8 @@ const NEWLINE_PROMPT = "\n" + MONITOR_PROMPT;
  *
  * It uses plain Deno I/O, not the kernel: use it from outside a kernel, or
  * from a task when a blocked await that is not a cancellation point is fine
- * (tests, examples).
+ * (tests, examples). It reads the connection all the time, so it learns at
+ * once when the monitor goes away ({@linkcode MonitorClient.whenClosed}).
  */
 export class MonitorClient {
   #conn: Deno.TcpConn;
@@ -45,14 +50,21 @@ export class MonitorClient {
   #text = "";
   #closed = false;
   #greeting = "";
+  #wake: (() => void) | undefined = undefined;
+  #turn: Promise<void> = Promise.resolve();
+  #pump: Promise<void>;
+  #whenClosed: Promise<string>;
+  #resolveClosed!: (farewell: string) => void;
 
   /**
-   * Wraps a connected socket; use {@linkcode connectMonitor}.
+   * Wraps a connected socket and starts reading it; use {@linkcode connectMonitor}.
    *
    * @param conn A connection to a monitor.
    */
   constructor(conn: Deno.TcpConn) {
     this.#conn = conn;
+    this.#whenClosed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#pump = this.#read();
   }
 
   /** The line the monitor greeted this client with. */
@@ -60,9 +72,34 @@ export class MonitorClient {
     return this.#greeting;
   }
 
-  /** Whether the monitor has closed the connection (after `quit`, or cut off). */
+  /** Whether the monitor has closed the connection (after `quit`, cut off, program exit). */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Resolves when the monitor closes the connection, with what it said that
+   * no command has returned (such as `curio monitor: the program is exiting; bye`).
+   *
+   * @returns The monitor's last unread words, `""` if none.
+   *
+   * @example Usage
+   * ```ts
+   * import { run } from "@curio/curio";
+   * import { connectMonitor } from "@curio/curio/monitor";
+   * import assert from "node:assert/strict";
+   *
+   * let port = 0;
+   * let monitor: Awaited<ReturnType<typeof connectMonitor>> | undefined;
+   * await run(async () => {
+   *   monitor = await connectMonitor({ port });
+   * }, { withMonitor: { port: 0, onListen: (info) => port = info.port } });
+   * assert.match(await monitor!.whenClosed(), /the program is exiting/);
+   * await monitor!.close();
+   * ```
+   */
+  whenClosed(): Promise<string> {
+    return this.#whenClosed;
   }
 
   /** @internal Reads the greeting; called by connectMonitor. */
@@ -93,7 +130,7 @@ export class MonitorClient {
    *   await using monitor = await connectMonitor({ host, port });
    *   assert.match(await monitor.command("help"), /where ID/);
    *   assert.match(await monitor.command("bogus"), /^error: unknown command/);
-   * }, { withMonitor: { port: 0 } });
+   * }, { withMonitor: { port: 0, onListen: () => {} } });
    * ```
    */
   async command(line: string): Promise<string> {
@@ -102,13 +139,18 @@ export class MonitorClient {
         "Cannot send monitor command: expected one line of text without newlines",
       );
     }
-    if (this.#closed) {
-      throw new Deno.errors.BadResource(
-        "Cannot send monitor command: the monitor closed the connection",
-      );
-    }
-    await writeAll(this.#conn, encoder.encode(line + "\n"));
-    return await this.#reply();
+    // One command at a time: replies come back in order, each after its prompt.
+    const turn = this.#turn.then(async () => {
+      if (this.#closed) {
+        throw new Deno.errors.BadResource(
+          "Cannot send monitor command: the monitor closed the connection",
+        );
+      }
+      await writeAll(this.#conn, encoder.encode(line + "\n"));
+      return await this.#reply();
+    });
+    this.#turn = turn.then(() => {}, () => {});
+    return await turn;
   }
 
   /**
@@ -128,7 +170,7 @@ export class MonitorClient {
    *   const monitor = await connectMonitor({ host, port });
    *   await monitor.close();
    *   assert.equal(monitor.closed, true);
-   * }, { withMonitor: { port: 0 } });
+   * }, { withMonitor: { port: 0, onListen: () => {} } });
    * ```
    */
   async close(): Promise<void> {
@@ -141,6 +183,7 @@ export class MonitorClient {
     try {
       this.#conn.close();
     } catch { /* already closed */ }
+    await this.#pump;
   }
 
   /** Same as {@linkcode MonitorClient.close}: `await using monitor = ...`. */
@@ -148,28 +191,40 @@ export class MonitorClient {
     await this.close();
   }
 
-  /** Reads up to the next prompt (or the end of the connection). */
-  async #reply(): Promise<string> {
+  /** Reads the connection until it ends, waking whoever waits for a reply. */
+  async #read(): Promise<void> {
     const buf = new Uint8Array(16 * 1024);
+    try {
+      for (;;) {
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        this.#text += this.#decoder.decode(buf.subarray(0, n), { stream: true });
+        this.#wake?.();
+      }
+    } catch {
+      // reset, or closed by close(): either way the connection is over
+    }
+    this.#text += this.#decoder.decode();
+    this.#closed = true;
+    this.#wake?.();
+    this.#resolveClosed(this.#text.replace(/^\n+|\n+$/g, ""));
+  }
+
+  /** Waits for the next prompt (or the end of the connection); the text before it. */
+  async #reply(): Promise<string> {
     for (;;) {
       const text = this.#text;
-      if (text === MONITOR_PROMPT || text.endsWith(NEWLINE_PROMPT)) {
+      const end = text.startsWith(MONITOR_PROMPT) ? 0 : text.indexOf(NEWLINE_PROMPT);
+      if (end !== -1) {
+        this.#text = text.slice(end + (end === 0 ? 0 : 1) + MONITOR_PROMPT.length);
+        return text.slice(0, end);
+      }
+      if (this.#closed) {
         this.#text = "";
-        return text.slice(0, -MONITOR_PROMPT.length).replace(/\n$/, "");
+        return text.replace(/\n$/, "");
       }
-      let n: number | null;
-      try {
-        n = await this.#conn.read(buf);
-      } catch (error) {
-        if (!(error instanceof Deno.errors.ConnectionReset)) throw error;
-        n = null;
-      }
-      if (n === null) {
-        this.#closed = true;
-        this.#text = "";
-        return (text + this.#decoder.decode()).replace(/\n$/, "");
-      }
-      this.#text = text + this.#decoder.decode(buf.subarray(0, n), { stream: true });
+      await new Promise<void>((resolve) => this.#wake = resolve);
+      this.#wake = undefined;
     }
   }
 }
@@ -193,8 +248,8 @@ export class MonitorClient {
  *   const [host, port] = (await _getKernel()).monitorAddress!;
  *   await using monitor = await connectMonitor({ host, port });
  *   assert.match(await monitor.command("ps"), /TIME_SLEEP .* sleeper/);
- *   assert.equal(await monitor.command(`cancel ${t.id}`), `task ${t.id} (sleeper) cancelled`);
- * }, { withMonitor: { port: 0 } });
+ *   assert.equal(await monitor.command(`c ${t.id}`), `task ${t.id} (sleeper) cancelled`);
+ * }, { withMonitor: { port: 0, onListen: () => {} } });
  * ```
  */
 export async function connectMonitor(options: MonitorClientOptions = {}): Promise<MonitorClient> {
@@ -204,7 +259,7 @@ export async function connectMonitor(options: MonitorClientOptions = {}): Promis
   try {
     await client._start();
   } catch (error) {
-    conn.close();
+    await client.close();
     throw error;
   }
   return client;
@@ -214,16 +269,22 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
 }
 
-const USAGE = `usage: monitor.ts [--host HOST] [--port PORT]
+const USAGE = `usage: monitor/client.ts [--host HOST] [--port PORT] [--web]
 
 Connects to the monitor of a program run with withMonitor (default 127.0.0.1:48802).
-Commands: ps, where ID, cancel ID, signal NAME, help, quit.
+Commands: ps, where ID, parents ID, cancel ID, signal NAME, web, help, quit
+(short forms p, w, pa, c, s, h, q). --web prints the address of the live web page.
 Reads commands from stdin when it is not a terminal.`;
 
-/** Parses `--host H --port P` (also `--host=H`); throws a message on bad input. */
-function parseArgs(args: string[]): { host: string; port: number } | "help" {
-  let host = MONITOR_HOST;
-  let port = MONITOR_PORT;
+interface Target {
+  host: string;
+  port: number;
+  web: boolean;
+}
+
+/** Parses `--host H --port P --web` (also `--host=H`); throws a message on bad input. */
+function parseArgs(args: string[]): Target | "help" {
+  const target: Target = { host: MONITOR_HOST, port: MONITOR_PORT, web: false };
   for (let i = 0; i < args.length; i++) {
     let arg = args[i]!;
     let value: string | undefined;
@@ -233,6 +294,10 @@ function parseArgs(args: string[]): { host: string; port: number } | "help" {
       arg = arg.slice(0, eq);
     }
     if (arg === "-h" || arg === "--help") return "help";
+    if (arg === "--web" && value === undefined) {
+      target.web = true;
+      continue;
+    }
     if (arg !== "--host" && arg !== "--port") throw new Error(`unknown argument ${arg}`);
     if (value === undefined) {
       value = args[++i];
@@ -240,17 +305,18 @@ function parseArgs(args: string[]): { host: string; port: number } | "help" {
     }
     if (arg === "--host") {
       if (value === "") throw new Error("--host needs a value");
-      host = value;
+      target.host = value;
     } else {
-      port = Number(value);
-      if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
+      target.port = Number(value);
+      if (!/^\d+$/.test(value) || target.port < 1 || target.port > 65535) {
         throw new Error(`--port must be a number from 1 to 65535, received ${value}`);
       }
     }
   }
-  return { host, port };
+  return target;
 }
 
+/** Lines from stdin, read asynchronously so the monitor's exit is noticed meanwhile. */
 async function* stdinLines(): AsyncGenerator<string> {
   let rest = "";
   for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
@@ -276,41 +342,40 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  const where = `${target.host}:${target.port}`;
   let client: MonitorClient;
   try {
     client = await connectMonitor(target);
   } catch (error) {
     console.error(
-      `monitor: Cannot connect to ${target.host}:${target.port}: ${
+      `monitor: Cannot connect to ${where}: ${
         (error as Error).message
       }; is a program running with withMonitor?`,
     );
     return 1;
   }
   const interactive = Deno.stdin.isTerminal();
+  const closed = client.whenClosed().then((farewell) => ({ farewell }));
+  const lines = stdinLines();
   let status = 0;
   try {
-    if (interactive) {
-      console.log(client.greeting);
-      for (;;) {
-        const line = prompt(MONITOR_PROMPT.trimEnd());
-        if (line === null) break;
-        if (line.includes("\n")) continue;
-        const reply = await client.command(line);
-        if (reply !== "") console.log(reply);
-        if (client.closed) break;
+    if (interactive) console.log(client.greeting);
+    if (target.web) console.log(await client.command("web"));
+    for (;;) {
+      if (client.closed) break;
+      if (interactive) await Deno.stdout.write(encoder.encode(MONITOR_PROMPT));
+      const next = await Promise.race([lines.next(), closed]);
+      if ("farewell" in next) {
+        if (next.farewell !== "") console.log((interactive ? "\n" : "") + next.farewell);
+        console.log(`monitor: the program at ${where} closed the monitor (it has exited)`);
+        break;
       }
-    } else {
-      for await (const line of stdinLines()) {
-        const reply = await client.command(line);
-        if (reply !== "") console.log(reply);
-        if (client.closed) break;
-      }
+      if (next.done) break;
+      const reply = await client.command(next.value);
+      if (reply !== "") console.log(reply);
     }
   } catch (error) {
-    console.error(
-      `monitor: Connection to ${target.host}:${target.port} lost: ${(error as Error).message}`,
-    );
+    console.error(`monitor: Connection to ${where} lost: ${(error as Error).message}`);
     status = 1;
   } finally {
     await client.close();
