@@ -9,7 +9,7 @@
 // - A task is an async function started inside `context.run(core, fn)`, so
 //   `context.getStore()` names the running task across every `await`.
 // - A blocking operation is a *trap*: a promise only the kernel settles. The
-//   trap is registered on its task while pending (`TaskCore.traps`), so a
+//   trap is registered on its task while pending (`TaskCore.trap`), so a
 //   cancel or an expired timeout can reject exactly the operations the task
 //   is blocked on, several at once under Promise.all.
 // - Waking is a commitment. Once a trap has been woken (a lock handed over,
@@ -37,7 +37,7 @@ import { HostYield } from "./_host_yield.ts";
 import { defaultTaskName } from "./_task_name.ts";
 import { type Clock, MockClock, monotonicClock } from "./clock.ts";
 import { CancelledError, CurioError, TaskTimeout } from "./errors.ts";
-import { type Expirable, TimeQueue, type TimerEntry } from "./_time_queue.ts";
+import { type Expirable, TimeQueue, TimerEntry } from "./_time_queue.ts";
 
 /** The task whose code is running, across awaits. Entered once per task. */
 export const context: AsyncLocalStorage<TaskCore> = new AsyncLocalStorage<TaskCore>();
@@ -124,8 +124,11 @@ export class Trap<T = unknown> implements Expirable {
   done = false;
   #ok = true;
   #value: unknown = undefined;
-  /** Undoes the registration (unlinks a waiter, cancels a timer) on interrupt. */
-  cleanup: (() => void) | undefined = undefined;
+  /**
+   * Undoes the registration on interrupt: a function, or a sleep's timer
+   * entry to cancel (no closure per sleep).
+   */
+  cleanup: (() => void) | TimerEntry | undefined = undefined;
   queue: TrapList | undefined = undefined;
   prev: Trap | undefined = undefined;
   next: Trap | undefined = undefined;
@@ -178,7 +181,7 @@ export class Trap<T = unknown> implements Expirable {
   resume(): void {
     const task = this.task;
     task.cycles++;
-    if (!task.terminated && task.traps.length === 0) task.state = "RUNNING";
+    if (!task.terminated && task.trap === undefined) task.state = "RUNNING";
     if (this.#ok) this.#resolve(this.#value);
     else this.#reject(this.#value);
   }
@@ -187,7 +190,8 @@ export class Trap<T = unknown> implements Expirable {
     this.queue?.remove(this); // a waiter leaves its queue without a trace
     const cleanup = this.cleanup;
     this.cleanup = undefined;
-    if (cleanup !== undefined) cleanup();
+    if (cleanup instanceof TimerEntry) cleanup.cancel();
+    else if (cleanup !== undefined) cleanup();
   }
 
   #settle(ok: boolean, value: unknown): void {
@@ -291,8 +295,7 @@ export function suspendInList(task: TaskCore, state: string, list: TrapList): Pr
 /** Registers `trap` to be woken after `seconds` on the task's kernel clock. */
 export function armSleep(trap: Trap<void>, seconds: number): void {
   const sched = trap.task.sched;
-  const entry = sched.addTimer(sched.clock.now() + seconds, trap);
-  trap.cleanup = () => entry.cancel();
+  trap.cleanup = sched.addTimer(sched.clock.now() + seconds, trap);
 }
 
 // ---------------------------------------------------------------------------
@@ -367,17 +370,20 @@ export class TaskCore {
   state = "READY";
   cycles = 0;
   terminated = false;
-  cancelled = false;
   failed = false;
   result: unknown = undefined;
   exception: unknown = undefined;
-  /** The traps the task is blocked on right now. */
-  readonly traps: Trap[] = [];
+  /**
+   * The trap the task is blocked on right now (undefined: not blocked), and
+   * any more it waits on at once (Promise.all): one field for the usual case,
+   * an array only when needed.
+   */
+  trap: Trap | undefined = undefined;
+  #moreTraps: Trap[] | undefined = undefined;
   /** How many of the task's runnables (woken traps, its start) wait in the ready queue. */
   queued = 0;
   /** A cancellation to raise at the task's next trap. */
   pending: CancelledError | undefined = undefined;
-  cancelRequested = false;
   /** The CancelledError of the task's cancel, once asked for. */
   cancelError: CancelledError | undefined = undefined;
   /** Someone asked for one of the task's AbortSignals (task.signal, currentSignal()). */
@@ -432,31 +438,45 @@ export class TaskCore {
     return this.#name;
   }
 
+  /** Whether a cancel was asked for (`Task.cancelled`). */
+  get cancelled(): boolean {
+    return this.cancelError !== undefined;
+  }
+
+  /** Every trap the task is blocked on right now (a copy). */
+  get traps(): Trap[] {
+    const first = this.trap;
+    if (first === undefined) return [];
+    return this.#moreTraps === undefined ? [first] : [first, ...this.#moreTraps];
+  }
+
   block(trap: Trap, state: string): void {
-    const traps = this.traps;
-    traps.push(trap);
     this.state = state;
     const sched = this.sched;
     if (sched.tracing) {
       this.waitStack = new Error();
       this.stateSince = sched.clock.now();
     }
-    if (traps.length === 1) {
+    if (this.trap === undefined) {
+      this.trap = trap;
       sched.blocked++;
       sched.checkIdle();
+    } else {
+      (this.#moreTraps ??= []).push(trap);
     }
   }
 
   unblock(trap: Trap): void {
-    const traps = this.traps;
-    if (traps.length === 1 && traps[0] === trap) {
-      traps.pop(); // the common case: one wait at a time
+    const more = this.#moreTraps;
+    if (this.trap === trap) {
+      this.trap = more === undefined ? undefined : more.shift(); // usually: one wait at a time
     } else {
-      const i = traps.indexOf(trap);
+      const i = more === undefined ? -1 : more.indexOf(trap);
       if (i === -1) return;
-      traps.splice(i, 1);
+      more!.splice(i, 1);
     }
-    if (traps.length === 0) {
+    if (more !== undefined && more.length === 0) this.#moreTraps = undefined;
+    if (this.trap === undefined) {
       this.sched.blocked--;
       this.state = "READY";
     }
@@ -669,10 +689,13 @@ export class Scheduler {
     }
   }
 
-  /** Stops serving timers, so nothing of the kernel keeps Deno alive. */
-  stop(): void {
+  /**
+   * Stops serving timers, so nothing of the kernel keeps Deno alive; resolves
+   * once the step-aside pair is closed too.
+   */
+  stop(): Promise<void> {
     this.#running = false;
-    this.#stepAside.close();
+    const closed = this.#stepAside.close();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#idleHandle?.clear();
@@ -683,6 +706,7 @@ export class Scheduler {
       this.#hostTimer = undefined;
       this.#hostDeadline = Infinity;
     }
+    return closed;
   }
 
   // --- tasks -------------------------------------------------------------
@@ -803,7 +827,7 @@ export class Scheduler {
       core.exception = value;
     }
     // Operations started but never awaited must not outlive the task.
-    if (core.traps.length > 0) { for (const trap of [...core.traps]) trap.abandon(); }
+    if (core.trap !== undefined) { for (const trap of core.traps) trap.abandon(); }
     if (core.timeouts.length > 0) {
       for (const block of core.timeouts) block.entry?.cancel();
       if (core.timeouts !== NO_TIMEOUTS) core.timeouts.length = 0;
@@ -842,9 +866,7 @@ export class Scheduler {
   /** Asks `task` to cancel; false if it had already terminated. */
   requestCancel(task: TaskCore): boolean {
     if (task.terminated) return false;
-    if (task.cancelRequested) return true;
-    task.cancelRequested = true;
-    task.cancelled = true;
+    if (task.cancelError !== undefined) return true;
     const error = new CancelledError(`Task ${task.id} (${task.name}) was cancelled`);
     task.cancelError = error;
     // A cancelled task's deadlines never fire (curio): its cleanup may block
@@ -861,9 +883,8 @@ export class Scheduler {
   /** Raises `error` in `task` at the traps it is blocked on, or at its next one. */
   interrupt(task: TaskCore, error: CancelledError): void {
     if (task.terminated) return;
-    const traps = task.traps;
-    if (traps.length > 0) {
-      for (const trap of [...traps]) trap.interrupt(error);
+    if (task.trap !== undefined) {
+      for (const trap of task.traps) trap.interrupt(error);
       return;
     }
     // Neither blocked, nor queued, nor the code running now: the task awaits
@@ -933,7 +954,7 @@ export class Scheduler {
       const done = await Promise.race([task.whenDone().then(() => true), grace]);
       clearTimeout(timer);
       if (done || task.terminated) return;
-      if (task.traps.length === 0 && task.queued === 0) {
+      if (task.trap === undefined && task.queued === 0) {
         if (this.logErrors) {
           console.error(
             `curio: abandoned task ${task.id} (${task.name}) at shutdown: ${
@@ -1045,7 +1066,7 @@ export class Scheduler {
       const task = item.task;
       // A task waiting on several traps (Promise.all) takes the kernel only
       // with its last one: the others would leave it holding without running.
-      const holds = --task.queued === 0 && task.traps.length === 0 && !task.terminated;
+      const holds = --task.queued === 0 && task.trap === undefined && !task.terminated;
       if (holds) this.#hold(task);
       item.resume();
       if (holds) return;
@@ -1088,7 +1109,7 @@ export class Scheduler {
     this.#checkArmed = false;
     const holder = this.holder;
     if (holder === undefined) return;
-    if (holder.traps.length === 0 && !holder.terminated) holder.state = "FOREIGN_WAIT";
+    if (holder.trap === undefined && !holder.terminated) holder.state = "FOREIGN_WAIT";
     this.holder = undefined;
     this.#next();
   };
@@ -1192,8 +1213,9 @@ export function enterTimeout(
   seconds?: number,
 ): TimeoutBlock {
   const block = new TimeoutBlock(task, deadline, seconds);
-  if (task.timeouts === NO_TIMEOUTS) task.timeouts = [];
-  task.timeouts.push(block);
+  // A one-element literal: push() onto [] would grow a 17-slot store per task.
+  if (task.timeouts === NO_TIMEOUTS) task.timeouts = [block];
+  else task.timeouts.push(block);
   if (task.cancelError === undefined) block.entry = task.sched.addTimer(deadline, block);
   else block.abort(task.cancelError);
   return block;
@@ -1210,6 +1232,7 @@ export function exitTimeout(block: TimeoutBlock): void {
   const stack = task.timeouts;
   const i = stack.lastIndexOf(block);
   if (i !== -1) stack.splice(i, 1);
+  if (stack.length === 0) task.timeouts = NO_TIMEOUTS;
   block.entry?.cancel();
   const expired = stack.find((b) => b.expired);
   if (expired === undefined) {

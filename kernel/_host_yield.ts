@@ -56,7 +56,8 @@ interface Pair {
 /** One kernel's way of stepping aside for Deno's event loop. */
 export class HostYield {
   #pair: Pair | undefined = undefined;
-  #opening = false;
+  /** The pair being opened, until it is (or is not). */
+  #opening: Promise<void> | undefined = undefined;
   /** No pair can be had here (opening one failed): keep to the digest. */
   #unavailable = false;
   /** Counts close() calls, so a pair that finishes opening after one is closed at once. */
@@ -67,7 +68,7 @@ export class HostYield {
   stepAside(then: () => void): void {
     const pair = this.#pair;
     if (pair === undefined) {
-      if (!this.#opening && !this.#unavailable && netGranted()) this.#open();
+      if (this.#opening === undefined && !this.#unavailable && netGranted()) this.#open();
       digestThen(then);
       return;
     }
@@ -78,12 +79,21 @@ export class HostYield {
     });
   }
 
-  /** Closes the pair (the kernel stopped); a later stepAside() opens a new one. */
-  close(): void {
+  /**
+   * Closes the pair (the kernel stopped) and resolves once nothing of it is
+   * left: its pending read settled, a pair still being opened closed too. So
+   * no op or resource of a kernel outlives its run(). A later stepAside()
+   * opens a new pair.
+   */
+  async close(): Promise<void> {
     this.#generation++;
     const pair = this.#pair;
     this.#pair = undefined;
-    if (pair !== undefined) closeBoth(pair.writer, pair.reader);
+    if (pair !== undefined) {
+      closeBoth(pair.writer, pair.reader);
+      await pair.reading;
+    }
+    await this.#opening;
   }
 
   #read(reader: Deno.Conn): Promise<unknown> {
@@ -93,9 +103,8 @@ export class HostYield {
   }
 
   #open(): void {
-    this.#opening = true;
     const generation = this.#generation;
-    (async () => {
+    this.#opening = (async () => {
       const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       try {
         const port = (listener.addr as Deno.NetAddr).port;
@@ -115,7 +124,7 @@ export class HostYield {
     })().catch(() => {
       this.#unavailable = true;
     }).finally(() => {
-      this.#opening = false;
+      this.#opening = undefined;
     });
   }
 }

@@ -221,7 +221,7 @@ export class Kernel {
         this.#shutDown = true;
       }
     } finally {
-      sched.stop();
+      await sched.stop();
       this.#running = false;
     }
     if (core === undefined) return undefined;

@@ -64,8 +64,8 @@ export interface MonitoredTask {
   readonly stateSince: number;
   /** Where the task last blocked (recorded while tracing), undefined if not seen. */
   readonly waitStack: Error | undefined;
-  /** The operations it is blocked on; empty when it is not blocked. */
-  readonly traps: readonly unknown[];
+  /** An operation it is blocked on; undefined when it is not blocked. */
+  readonly trap: unknown;
 }
 
 /** Slot of {@linkcode KernelView.running}: the id of the task that last took the kernel. */

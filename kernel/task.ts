@@ -195,7 +195,7 @@ export class Task<T = unknown> {
   async cancel(): Promise<boolean> {
     const core = this.#core;
     const me = currentCore("cancel a task");
-    const first = !core.cancelRequested && !core.terminated;
+    const first = !core.cancelled && !core.terminated;
     core.sched.requestCancel(core);
     if (me === core) {
       // Self-cancel: the CancelledError is raised right here.

@@ -55,7 +55,7 @@ export class Snapshotter {
     let live = 0;
     for (const task of view.tasks()) {
       live++;
-      const blocked = task.traps.length > 0;
+      const blocked = task.trap !== undefined;
       const since = task.waitStack === undefined ? -1 : task.stateSince;
       const prev = sent.get(task.id);
       if (prev === undefined) {

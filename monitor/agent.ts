@@ -203,7 +203,7 @@ class Agent implements MonitorHandle {
         `${head}: no stack recorded (it has not blocked since the monitor started)`,
       );
     }
-    const when = task.traps.length > 0 ? "blocked at" : "not blocked now; last blocked at";
+    const when = task.trap !== undefined ? "blocked at" : "not blocked now; last blocked at";
     this.#reply(req, `${head}, ${when}:\n${formatStack(task.waitStack)}`);
   }
 

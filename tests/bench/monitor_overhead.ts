@@ -55,7 +55,7 @@ function fakeTable(n: number): MonitoredTask[] {
     parentId: 1,
     stateSince: 0,
     waitStack: stack,
-    traps: [1],
+    trap: 1,
   }));
 }
 
