@@ -5,8 +5,10 @@
  * 1. No import cycle. Each cycle is printed as `a.ts -> b.ts -> a.ts`.
  * 2. The arrows point the way README's "How it works" map and STYLE.md say:
  *    `kernel/` imports nothing of `sync/`, `io/`, `workers/`, `monitor/` or
- *    `http/`; `sync/` imports neither `io/` nor `workers/`. Each wrong-way
- *    import is printed as `kernel/x.ts -> io/y.ts (kernel/ may not import io/)`.
+ *    `http/`; `sync/` imports neither `io/` nor `workers/`; and the kernel's
+ *    private files (`kernel/_name.ts`) are imported only from `kernel/`. Each
+ *    wrong-way import is printed as
+ *    `wrong-way import: kernel/x.ts -> io/y.ts (kernel/ may not import io/)`.
  *
  * The exit code is 1 when either check finds something, 0 otherwise; the
  * script runs offline (it reads the graph from `deno info --json`, which needs
@@ -60,6 +62,9 @@ export const ARROW_RULES: ArrowRule[] = [
   { from: "kernel/", forbidden: ["sync/", "io/", "workers/", "monitor/", "http/"] },
   { from: "sync/", forbidden: ["io/", "workers/"] },
 ];
+
+/** Folders whose private files (`_name.ts`) only the folder itself may import. */
+export const PRIVATE_FOLDERS: string[] = ["kernel/"];
 
 /**
  * Type-only imports that may close a cycle, each with the reason. An edge
@@ -130,9 +135,16 @@ export function findCycles(edges: ImportEdge[], limit = 100): string[][] {
 export function findWrongArrows(
   edges: ImportEdge[],
   rules: ArrowRule[] = ARROW_RULES,
+  privateFolders: string[] = PRIVATE_FOLDERS,
 ): { edge: ImportEdge; message: string }[] {
   const found: { edge: ImportEdge; message: string }[] = [];
   for (const edge of edges) {
+    for (const folder of privateFolders) {
+      const rest = edge.to.startsWith(folder) ? edge.to.slice(folder.length) : undefined;
+      if (rest?.startsWith("_") && !rest.includes("/") && !edge.from.startsWith(folder)) {
+        found.push({ edge, message: `only ${folder} may import its private files` });
+      }
+    }
     for (const rule of rules) {
       if (!edge.from.startsWith(rule.from)) continue;
       const bad = rule.forbidden.find((f) => edge.to.startsWith(f));

@@ -81,6 +81,21 @@ Deno.test("findWrongArrows() flags kernel/ importing upward and sync/ importing 
   ]);
 });
 
+Deno.test("findWrongArrows() flags a private kernel file imported from outside kernel/", () => {
+  const edges = [
+    edge("kernel/kernel.ts", "kernel/_core.ts"),
+    edge("io/socket.ts", "kernel/_core.ts", true),
+    edge("mod.ts", "kernel/_time_queue.ts"),
+    edge("io/socket.ts", "kernel/traps.ts"),
+    edge("io/socket.ts", "io/_reader.ts"),
+  ];
+  const wrong = findWrongArrows(edges).map((w) => `${w.edge.from} -> ${w.edge.to}: ${w.message}`);
+  assert.deepEqual(wrong, [
+    "io/socket.ts -> kernel/_core.ts: only kernel/ may import its private files",
+    "mod.ts -> kernel/_time_queue.ts: only kernel/ may import its private files",
+  ]);
+});
+
 Deno.test("check_imports.ts passes on this repository and exits 0", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
