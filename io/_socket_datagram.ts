@@ -1,28 +1,23 @@
-// The datagram side of a Socket. Deno cannot abort a pending
-// `DatagramConn.receive()`, so a cancelled recvfrom() leaves it running: the
-// datagram it returns later is queued here for the next recvfrom() instead of
-// being lost, and an error it ends with is kept for the next one to throw.
-// One task receives at a time and one sends at a time; a second gets
-// ResourceBusy at once.
+// The datagram side of a Socket: a `Deno.DatagramConn` whose received
+// datagrams survive a cancelled recvfrom() (see _result_queue.ts). One task
+// sends at a time; a second gets ResourceBusy at once.
 
 import { _futureWait } from "../kernel/traps.ts";
 import { ResourceBusy } from "../kernel/errors.ts";
 import { closeQuietly } from "./_errors.ts";
+import { ResultQueue } from "./_result_queue.ts";
 
 /** A `Deno.DatagramConn` whose received datagrams survive cancellation. */
 export class DatagramQueue {
   /** The UDP socket (closed by {@linkcode DatagramQueue.prototype.close}). */
   readonly conn: Deno.DatagramConn;
-  #datagrams: Array<[Uint8Array, Deno.Addr]> = [];
-  #inflight: Promise<void> | undefined = undefined;
-  #error: { error: unknown } | undefined = undefined;
-  #waiting = false;
+  // A datagram received after close() is dropped.
+  readonly #received: ResultQueue<[Uint8Array, Deno.Addr]>;
   #sending = false;
-  // Set by close() and detach(): late errors are dropped.
-  #closed = false;
 
   constructor(conn: Deno.DatagramConn) {
     this.conn = conn;
+    this.#received = new ResultQueue<[Uint8Array, Deno.Addr]>(() => conn.receive(), () => {});
   }
 
   /**
@@ -41,46 +36,15 @@ export class DatagramQueue {
     );
   }
 
-  /** Starts a receive unless one is running; resolves when it has ended. */
-  #fill(): Promise<void> {
-    if (this.#inflight !== undefined) return this.#inflight;
-    const p = this.conn.receive().then(([data, addr]) => {
-      this.#inflight = undefined;
-      this.#datagrams.push([data, addr]);
-    }, (error) => {
-      this.#inflight = undefined;
-      if (!this.#closed) this.#error = { error };
-    });
-    this.#inflight = p;
-    return p;
-  }
-
   /**
-   * The next datagram and its sender, waiting (through the kernel, as
-   * `READ_WAIT`) if none is queued.
+   * The next datagram and its sender, waiting if none is queued.
    *
    * @throws {ResourceBusy} If another task is already waiting.
    */
-  async next(action: string): Promise<[Uint8Array, Deno.Addr]> {
-    while (this.#datagrams.length === 0) {
-      const failure = this.#error;
-      if (failure !== undefined) {
-        this.#error = undefined;
-        throw failure.error;
-      }
-      if (this.#waiting) {
-        throw new ResourceBusy(
-          `Cannot ${action}: another task is already waiting to read this socket`,
-        );
-      }
-      this.#waiting = true;
-      try {
-        await _futureWait(this.#fill(), "READ_WAIT");
-      } finally {
-        this.#waiting = false;
-      }
-    }
-    return this.#datagrams.shift()!;
+  next(action: string): Promise<[Uint8Array, Deno.Addr]> {
+    return this.#received.next(
+      `Cannot ${action}: another task is already waiting to read this socket`,
+    );
   }
 
   /**
@@ -105,17 +69,17 @@ export class DatagramQueue {
 
   /** Resolves when next() would not wait (for `_readWait`); never rejects. */
   whenReady(): Promise<void> {
-    return this.#datagrams.length > 0 || this.#error ? Promise.resolve() : this.#fill();
+    return this.#received.whenReady();
   }
 
   /** Closes the UDP socket. */
   close(): void {
-    this.#closed = true;
+    this.#received.close();
     closeQuietly(this.conn);
   }
 
   /** Gives the UDP socket up without closing it. */
   detach(): void {
-    this.#closed = true;
+    this.#received.close();
   }
 }
