@@ -14,6 +14,12 @@
  * - a second task that waits to read (or write) a socket another task is
  *   already waiting on gets {@linkcode ResourceBusy} at once.
  *
+ * This file is the class and its stream side (on `_reader.ts` and
+ * `_writer.ts`); the listening side is `_socket_accept.ts`, the datagram side
+ * `_socket_datagram.ts` (both on `_result_queue.ts`), socket options
+ * `_sockopt.ts`, addresses `_socket_address.ts`, and the helpers of
+ * sendmsg/recvmsg `_socket_message.ts`.
+ *
  * @module
  */
 
