@@ -52,7 +52,7 @@ export * from "./kernel/task_group.ts";
 
 // io: streams, sockets, network helpers
 export * from "./io/file_stream.ts";
-export * from "./io/socket_wrapper.ts";
+export { type Address, type RawSocket, Socket } from "./io/socket_wrapper.ts";
 export * from "./io/socket_stream.ts";
 export * from "./io/network.ts";
 export * as socket from "./io/socket.ts";

@@ -41,3 +41,12 @@ export function showAddress(address: unknown): string {
   }
   return JSON.stringify(address);
 }
+
+/** Closes `raw`; one that is already closed (BadResource) is no error. */
+export function closeQuietly(raw: { close(): void }): void {
+  try {
+    raw.close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BadResource)) throw error;
+  }
+}

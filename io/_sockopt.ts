@@ -5,9 +5,11 @@
 // listener, `reuseAddress` when it opens a UDP socket; and it sets some
 // options itself (measured with strace on Deno 2.9.6: SO_REUSEADDR on every
 // TCP listener, SO_BROADCAST on every UDP socket). Socket.setsockopt() maps
-// each option onto those, and throws an Error naming the option otherwise.
+// each option onto those (setOption below), and throws an Error naming the
+// option otherwise.
 
 import {
+  AF_UNIX,
   IPPROTO_IP,
   IPPROTO_IPV6,
   IPPROTO_TCP,
@@ -23,6 +25,7 @@ import {
   SO_SNDBUF,
   SO_SNDTIMEO,
   SO_TYPE,
+  SOCK_DGRAM,
   SOL_SOCKET,
   TCP_KEEPCNT,
   TCP_KEEPIDLE,
@@ -80,4 +83,134 @@ export function optionName(level: number, optname: number): string {
 export function cannotReason(name: string): string | undefined {
   if (CANNOT[name] !== undefined) return CANNOT[name];
   return [...NAMES.values()].includes(name) ? undefined : "Deno has no API for it";
+}
+
+/** What the option rules need to know of a socket. */
+export interface OptionTarget {
+  /** `SOCK_STREAM` or `SOCK_DGRAM`. */
+  readonly type: number;
+  /** `AF_INET`, `AF_INET6` or `AF_UNIX`. */
+  readonly family: number;
+  /** The connection, if the socket is connected. */
+  readonly conn: Deno.Conn | undefined;
+  /** Whether the socket is listening (bind() opened a listener). */
+  readonly listening: boolean;
+  /** Whether the datagram socket is bound (Deno has opened it). */
+  readonly datagramBound: boolean;
+  /** The options set so far, by name; setOption() records into it. */
+  readonly options: Map<string, number>;
+}
+
+/**
+ * Sets option `name` on `target` as far as Deno can (see
+ * Socket.setsockopt for the rules), and records it.
+ *
+ * @throws {TypeError} If `value` is not an integer or boolean.
+ * @throws {Error} If Deno cannot set this option on this socket.
+ */
+export function setOption(target: OptionTarget, name: string, value: number | boolean): void {
+  const action = `set ${name}`;
+  if (typeof value === "boolean") value = Number(value);
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new TypeError(
+      `Cannot ${action}: expected an integer or a boolean, received ${
+        (value as unknown) instanceof Uint8Array
+          ? "bytes (Deno takes no raw option bytes)"
+          : String(value)
+      }`,
+    );
+  }
+  const on = value === 0 ? 0 : 1;
+  const reason = cannotReason(name);
+  if (reason !== undefined) throw new Error(`Cannot ${action}: ${reason}`);
+  const udp = target.type === SOCK_DGRAM;
+  const tcp = !udp && target.family !== AF_UNIX;
+  switch (name) {
+    case "SO_TYPE":
+    case "SO_ERROR":
+      throw new Error(`Cannot ${action}: the option can only be read`);
+    case "SO_REUSEADDR":
+      if (udp && target.datagramBound) {
+        throw new Error(
+          `Cannot ${action}: the UDP socket is already bound (Deno applies it when bind() opens the socket; call setsockopt() before bind())`,
+        );
+      }
+      if (tcp && on === 0 && target.conn === undefined) {
+        throw new Error(
+          `Cannot ${action} to 0: Deno's TCP listeners always reuse the address`,
+        );
+      }
+      break;
+    case "SO_REUSEPORT":
+      if (!tcp) {
+        throw new Error(
+          `Cannot ${action}: Deno offers it only for TCP listeners${
+            udp ? " (for UDP, SO_REUSEADDR is applied at bind())" : ""
+          }`,
+        );
+      }
+      if (target.listening || target.conn !== undefined) {
+        throw new Error(
+          `Cannot ${action}: the socket is already bound or connected (Deno applies it when bind() opens the listener; call setsockopt() before bind())`,
+        );
+      }
+      break;
+    case "SO_KEEPALIVE":
+    case "TCP_NODELAY": {
+      if (!tcp) throw new Error(`Cannot ${action}: Deno offers it only for TCP sockets`);
+      const conn = target.conn as Partial<Deno.TcpConn> | undefined;
+      const method = name === "SO_KEEPALIVE" ? "setKeepAlive" : "setNoDelay";
+      if (conn !== undefined && typeof conn[method] !== "function") {
+        throw new Error(
+          `Cannot ${action}: Deno offers it only on plain TCP connections, not on TLS ones (set it before wrapping the socket)`,
+        );
+      }
+      if (conn !== undefined) conn[method]!(on === 1);
+      break;
+    }
+    case "SO_BROADCAST":
+      if (!udp) throw new Error(`Cannot ${action}: the option is for UDP sockets`);
+      if (on === 0) {
+        throw new Error(`Cannot ${action} to 0: Deno's UDP sockets always allow broadcast`);
+      }
+      break;
+  }
+  target.options.set(name, on);
+}
+
+/**
+ * Reads option `name` of `target`: what Deno does, or what setOption()
+ * recorded, or 0.
+ *
+ * @throws {Error} If Deno cannot read this option.
+ */
+export function getOption(target: OptionTarget, name: string): number {
+  const reason = cannotReason(name);
+  if (reason !== undefined) throw new Error(`Cannot get ${name}: ${reason}`);
+  switch (name) {
+    case "SO_TYPE":
+      return target.type;
+    case "SO_ERROR":
+      return 0; // Deno reports socket errors as exceptions, never as pending errors
+    case "SO_REUSEADDR":
+      if (target.listening && target.family !== AF_UNIX) return 1;
+      break;
+    case "SO_BROADCAST":
+      if (target.type === SOCK_DGRAM) return 1;
+      break;
+  }
+  return target.options.get(name) ?? 0;
+}
+
+/** Applies the recorded `SO_KEEPALIVE` and `TCP_NODELAY` to a new connection. */
+export function applyConnOptions(options: Map<string, number>, conn: Deno.Conn): void {
+  const tcp = conn as Partial<Deno.TcpConn>;
+  const keepAlive = options.get("SO_KEEPALIVE");
+  if (keepAlive !== undefined && typeof tcp.setKeepAlive === "function") {
+    tcp.setKeepAlive(keepAlive === 1);
+  }
+  const noDelay = options.get("TCP_NODELAY");
+  if (noDelay !== undefined && typeof tcp.setNoDelay === "function") {
+    tcp.setNoDelay(noDelay === 1);
+  }
 }

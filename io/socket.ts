@@ -68,9 +68,8 @@ import {
   TCP_KEEPINTVL,
   TCP_NODELAY,
 } from "./_constants.ts";
-import { internals } from "./_socket_internal.ts";
 import { withWhat } from "./_errors.ts";
-import { Socket } from "./socket_wrapper.ts";
+import { pendingSocket, Socket, unboundSocket } from "./socket_wrapper.ts";
 
 export { AF_INET, AF_INET6, AF_UNIX, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_DGRAM, SOCK_STREAM };
 export {
@@ -157,7 +156,7 @@ function checkFamily(family: number, type: number, action: string): void {
  */
 export function socket(family: number = AF_INET, type: number = SOCK_STREAM, _proto = 0): Socket {
   checkFamily(family, type, "create socket");
-  return internals.unbound(family, type);
+  return unboundSocket(family, type);
 }
 
 /**
@@ -215,8 +214,8 @@ export function socketpair(
   });
   both.catch(() => {}); // reported by the sockets' first operation
   return [
-    internals.pending(both.then(([a]) => a), family),
-    internals.pending(both.then(([, c]) => c), family),
+    pendingSocket(both.then(([a]) => a), family),
+    pendingSocket(both.then(([, c]) => c), family),
   ];
 }
 

@@ -8,7 +8,6 @@
 import { FileStream } from "./file_stream.ts";
 import { type StreamParts, streamParts } from "./_parts.ts";
 import type { Socket } from "./socket_wrapper.ts";
-import { internals } from "./_socket_internal.ts";
 import { unwrap } from "./_writer.ts";
 
 /**
@@ -51,7 +50,7 @@ export class SocketStream extends FileStream {
    * @throws {Deno.errors.NotConnected} If the socket is not connected.
    */
   constructor(sock: Socket) {
-    const parts = internals.parts(sock);
+    const parts = sock[streamParts]();
     super({ [streamParts]: () => parts } as never);
     this.#parts = parts;
     this.#sock = sock;

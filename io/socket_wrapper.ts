@@ -14,6 +14,12 @@
  * - a second task that waits to read (or write) a socket another task is
  *   already waiting on gets {@linkcode ResourceBusy} at once.
  *
+ * This file is the class and its stream side (on `_reader.ts` and
+ * `_writer.ts`); the listening side is `_socket_accept.ts`, the datagram side
+ * `_socket_datagram.ts` (both on `_result_queue.ts`), socket options
+ * `_sockopt.ts`, addresses `_socket_address.ts`, and the helpers of
+ * sendmsg/recvmsg `_socket_message.ts`.
+ *
  * @module
  */
 
@@ -24,7 +30,6 @@ import { Writer } from "./_writer.ts";
 import { type StreamParts, streamParts } from "./_parts.ts";
 import {
   AF_INET,
-  AF_INET6,
   AF_UNIX,
   SHUT_RD,
   SHUT_RDWR,
@@ -32,82 +37,35 @@ import {
   SOCK_DGRAM,
   SOCK_STREAM,
 } from "./_constants.ts";
-import { internals } from "./_socket_internal.ts";
-import { cannotReason, optionName } from "./_sockopt.ts";
-import { showAddress, withWhat } from "./_errors.ts";
+import {
+  type Address,
+  addrOf,
+  checkInet,
+  checkPath,
+  errnoOf,
+  familyOf,
+  wildcard,
+} from "./_socket_address.ts";
+import { AcceptQueue } from "./_socket_accept.ts";
+import { DatagramQueue } from "./_socket_datagram.ts";
+import { concat, noAncillary, scatter, totalLength } from "./_socket_message.ts";
+import {
+  applyConnOptions,
+  getOption,
+  optionName,
+  type OptionTarget,
+  setOption,
+} from "./_sockopt.ts";
+import { closeQuietly, showAddress, withWhat } from "./_errors.ts";
 import { FileStream } from "./file_stream.ts";
 import { SocketStream } from "./socket_stream.ts";
 
-/** A network address: `[host, port]` for TCP/UDP, a path for Unix sockets. */
-export type Address = [string, number] | string;
+export type { Address } from "./_socket_address.ts";
 
 /** What a {@linkcode Socket} wraps. */
 export type RawSocket = Deno.Conn | Deno.Listener | Deno.DatagramConn;
 
 const EMPTY = new Uint8Array(0);
-
-/** Linux errno values for the Deno errors `connectEx` reports. */
-const ERRNO: Array<[new (...args: never[]) => Error, number]> = [
-  [Deno.errors.ConnectionRefused, 111],
-  [Deno.errors.ConnectionReset, 104],
-  [Deno.errors.ConnectionAborted, 103],
-  [Deno.errors.AddrInUse, 98],
-  [Deno.errors.AddrNotAvailable, 99],
-  [Deno.errors.TimedOut, 110],
-  [Deno.errors.NotFound, 2],
-  [Deno.errors.PermissionDenied, 13],
-  [Deno.errors.NotConnected, 107],
-];
-const ERRNO_CODES: Record<string, number> = {
-  ECONNREFUSED: 111,
-  ENETUNREACH: 101,
-  EHOSTUNREACH: 113,
-  ETIMEDOUT: 110,
-  ENOENT: 2,
-  EACCES: 13,
-};
-
-function errnoOf(error: unknown): number | undefined {
-  for (const [cls, errno] of ERRNO) if (error instanceof cls) return errno;
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === "string" ? ERRNO_CODES[code] : undefined;
-}
-
-function addrOf(addr: Deno.Addr): Address {
-  if ("path" in addr) return addr.path ?? "";
-  if ("hostname" in addr) return [addr.hostname, addr.port];
-  return String(addr.transport);
-}
-
-function familyOf(addr: Deno.Addr): number {
-  if ("path" in addr) return AF_UNIX;
-  return "hostname" in addr && addr.hostname.includes(":") ? AF_INET6 : AF_INET;
-}
-
-function checkInet(address: unknown, action: string): [string, number] {
-  if (
-    !Array.isArray(address) || address.length !== 2 || typeof address[0] !== "string" ||
-    typeof address[1] !== "number"
-  ) {
-    throw new TypeError(
-      `Cannot ${action}: expected an address [host, port], received ${JSON.stringify(address)}`,
-    );
-  }
-  const port = address[1];
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Cannot ${action}: port must be an integer 0-65535, received ${port}`);
-  }
-  return [address[0], port];
-}
-
-function checkPath(address: unknown, action: string): string {
-  if (typeof address !== "string" || address === "") {
-    throw new TypeError(
-      `Cannot ${action}: expected a Unix socket path, received ${JSON.stringify(address)}`,
-    );
-  }
-  return address;
-}
 
 function checkSize(n: unknown, action: string, what: string): number {
   if (typeof n !== "number") {
@@ -119,35 +77,31 @@ function checkSize(n: unknown, action: string, what: string): number {
   return n;
 }
 
-function noAncillary(action: string): never {
-  throw new Error(
-    `Cannot ${action} with ancillary data: Deno has no API for ancillary data (SCM_RIGHTS, credentials)`,
-  );
+// Doors for the io/ modules that make and unmake Sockets (socket.ts, ssl.ts);
+// filled in by the class's static block, which alone sees its private fields.
+// mod.ts re-exports only Socket and its types from this file, not these.
+let unbound: (family: number, type: number) => Socket;
+let pending: (connecting: Promise<Deno.Conn>, family: number) => Socket;
+let detach: (sock: Socket, action: string) => RawSocket;
+
+/** A socket with no Deno object yet: bind/listen/connect create it (`socket()`). */
+export function unboundSocket(family: number, type: number): Socket {
+  return unbound(family, type);
 }
 
-function wildcard(family: number): string {
-  return family === AF_INET6 ? "::" : "0.0.0.0";
+/** A socket whose connection Deno is still making (`socketpair()`). */
+export function pendingSocket(connecting: Promise<Deno.Conn>, family: number): Socket {
+  return pending(connecting, family);
 }
 
-function concat(buffers: Uint8Array[]): Uint8Array {
-  if (buffers.length === 1) return buffers[0]!;
-  let n = 0;
-  for (const b of buffers) n += b.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const b of buffers) {
-    out.set(b, at);
-    at += b.length;
-  }
-  return out;
-}
-
-function closeQuietly(raw: { close(): void }): void {
-  try {
-    raw.close();
-  } catch (error) {
-    if (!(error instanceof Deno.errors.BadResource)) throw error;
-  }
+/**
+ * Takes the raw Deno object away from `sock`, which is then closed (ssl's
+ * wrapSocket starts TLS on it).
+ *
+ * @throws {Error} If data was already read from it or a write is in flight.
+ */
+export function detachSocket(sock: Socket, action: string): RawSocket {
+  return detach(sock, action);
 }
 
 /**
@@ -178,36 +132,26 @@ export class Socket {
   #family: number;
   #type: number;
   #conn: Deno.Conn | undefined = undefined;
-  #listener: Deno.Listener | undefined = undefined;
-  #dgram: Deno.DatagramConn | undefined = undefined;
+  #listener: AcceptQueue | undefined = undefined;
+  #dgram: DatagramQueue | undefined = undefined;
   #reader: Reader | undefined = undefined;
   #writer: Writer | undefined = undefined;
   #closed = false;
   #connecting = false;
-  // accept side
-  #accepted: Deno.Conn[] = [];
-  #acceptInflight: Promise<void> | undefined = undefined;
-  #acceptError: { error: unknown } | undefined = undefined;
-  #acceptWaiting = false;
-  // datagram side
-  #datagrams: Array<[Uint8Array, Deno.Addr]> = [];
-  #dgramInflight: Promise<void> | undefined = undefined;
-  #dgramError: { error: unknown } | undefined = undefined;
-  #dgramWaiting = false;
-  #dgramSending = false;
+  // the default peer of a datagram socket (connect())
   #peer: [string, number] | undefined = undefined;
   #readShut = false;
   // socket options set by setsockopt(), by name (see _sockopt.ts)
   #options = new Map<string, number>();
 
   static {
-    internals.unbound = (family, type) => {
+    unbound = (family, type) => {
       const sock = new Socket(undefined as unknown as RawSocket);
       sock.#family = family;
       sock.#type = type;
       return sock;
     };
-    internals.pending = (connecting, family) => {
+    pending = (connecting, family) => {
       const sock = new Socket(undefined as unknown as RawSocket);
       sock.#family = family;
       sock.#opening = connecting.then((conn) => {
@@ -223,22 +167,13 @@ export class Socket {
       sock.#writer = new Writer((p) => sock.#writeRaw(p), "socket", "bytesSent");
       return sock;
     };
-    internals.parts = (sock) => ({
-      reader: sock.#streamReader("make a stream"),
-      writer: sock.#streamWriter("make a stream"),
-      get raw() {
-        return sock.#conn; // read late: a socketpair() socket connects after this
-      },
-      close: () => sock.close(),
-      closeWrite: () => sock.#whenOpen().then((c) => c.closeWrite()),
-    });
-    internals.detach = (sock, action) => {
+    detach = (sock, action) => {
       if (sock.#closed) throw new Deno.errors.BadResource(`Cannot ${action}: the socket is closed`);
-      const raw = sock.#conn ?? sock.#listener ?? sock.#dgram;
+      const raw = sock.#raw();
       if (raw === undefined) {
         throw new Deno.errors.NotConnected(`Cannot ${action}: the socket is not connected`);
       }
-      if (sock.#reader?.pulling || (sock.#reader?.size ?? 0) > 0 || sock.#acceptInflight) {
+      if (sock.#reader?.pulling || (sock.#reader?.size ?? 0) > 0 || sock.#listener?.pulling) {
         throw new Error(
           `Cannot ${action}: data was already read from the socket (Deno can only start TLS on a connection nothing has been read from yet)`,
         );
@@ -247,6 +182,8 @@ export class Socket {
         throw new Error(`Cannot ${action}: a write is still in flight`);
       }
       sock.#closed = true;
+      sock.#listener?.detach();
+      sock.#dgram?.detach();
       sock.#conn = sock.#listener = sock.#dgram = undefined;
       return raw;
     };
@@ -263,19 +200,19 @@ export class Socket {
   constructor(raw: RawSocket) {
     this.#family = AF_INET;
     this.#type = SOCK_STREAM;
-    if (raw === undefined) return; // internals.unbound
+    if (raw === undefined) return; // unboundSocket(), pendingSocket()
     if (raw === null || typeof raw !== "object") {
       throw new TypeError(
         "Cannot create Socket: expected a Deno.Conn, Deno.Listener or Deno.DatagramConn",
       );
     }
     if (typeof (raw as Deno.DatagramConn).receive === "function") {
-      this.#dgram = raw as Deno.DatagramConn;
+      this.#dgram = new DatagramQueue(raw as Deno.DatagramConn);
       this.#type = SOCK_DGRAM;
-      this.#family = familyOf(this.#dgram.addr);
+      this.#family = familyOf(this.#dgram.conn.addr);
     } else if (typeof (raw as Deno.Listener).accept === "function") {
-      this.#listener = raw as Deno.Listener;
-      this.#family = familyOf(this.#listener.addr);
+      this.#listener = new AcceptQueue(raw as Deno.Listener);
+      this.#family = familyOf(this.#listener.listener.addr);
     } else if (typeof (raw as Deno.Conn).read === "function") {
       this.#setConn(raw as Deno.Conn);
       this.#family = familyOf(this.#conn!.localAddr);
@@ -288,7 +225,7 @@ export class Socket {
 
   #setConn(conn: Deno.Conn): void {
     this.#conn = conn;
-    if (this.#options.size > 0) this.#applyConnOptions(conn);
+    if (this.#options.size > 0) applyConnOptions(this.#options, conn);
     this.#reader ??= new Reader({ readInto: (p) => this.#readRaw(p) }, "socket");
     this.#writer ??= new Writer((p) => this.#writeRaw(p), "socket", "bytesSent");
   }
@@ -301,6 +238,11 @@ export class Socket {
   #writeRaw(p: Uint8Array): Promise<number> {
     const conn = this.#conn;
     return conn !== undefined ? conn.write(p) : this.#whenOpen().then((c) => c.write(p));
+  }
+
+  /** The Deno object this socket wraps now, if any. */
+  #raw(): RawSocket | undefined {
+    return this.#conn ?? this.#listener?.listener ?? this.#dgram?.conn;
   }
 
   // A socket from socketpair() is returned before Deno has connected it.
@@ -463,46 +405,14 @@ export class Socket {
     return 0;
   }
 
-  async #nextDatagram(action: string): Promise<[Uint8Array, Deno.Addr]> {
+  #datagrams(action: string): DatagramQueue {
     this.#open(action);
     if (this.#dgram === undefined) {
       throw new Deno.errors.NotConnected(
         `Cannot ${action}: the datagram socket is not bound yet; call bind() or sendto() first`,
       );
     }
-    while (this.#datagrams.length === 0) {
-      const failure = this.#dgramError;
-      if (failure !== undefined) {
-        this.#dgramError = undefined;
-        throw failure.error;
-      }
-      if (this.#dgramWaiting) {
-        throw new ResourceBusy(
-          `Cannot ${action}: another task is already waiting to read this socket`,
-        );
-      }
-      this.#dgramWaiting = true;
-      try {
-        await _futureWait(this.#fillDatagrams(), "READ_WAIT");
-      } finally {
-        this.#dgramWaiting = false;
-      }
-    }
-    return this.#datagrams.shift()!;
-  }
-
-  #fillDatagrams(): Promise<void> {
-    if (this.#dgramInflight !== undefined) return this.#dgramInflight;
-    const dgram = this.#dgram!;
-    const p = dgram.receive().then(([data, addr]) => {
-      this.#dgramInflight = undefined;
-      this.#datagrams.push([data, addr]);
-    }, (error) => {
-      this.#dgramInflight = undefined;
-      if (!this.#closed) this.#dgramError = { error };
-    });
-    this.#dgramInflight = p;
-    return p;
+    return this.#dgram;
   }
 
   /**
@@ -537,7 +447,7 @@ export class Socket {
       const data = await this.recv(maxsize);
       return [data, this.getpeername() as [string, number]];
     }
-    const [data, addr] = await this.#nextDatagram("recvfrom");
+    const [data, addr] = await this.#datagrams("recvfrom").next("recvfrom");
     return [
       data.length > maxsize ? data.subarray(0, maxsize) : data,
       addrOf(addr) as [
@@ -581,7 +491,7 @@ export class Socket {
       const count = await this.recvInto(buffer, n);
       return [count, this.getpeername() as [string, number]];
     }
-    const [data, addr] = await this.#nextDatagram("recvfromInto");
+    const [data, addr] = await this.#datagrams("recvfromInto").next("recvfromInto");
     const count = Math.min(n, data.length);
     buffer.set(data.subarray(0, count));
     return [count, addrOf(addr) as [string, number]];
@@ -651,16 +561,8 @@ export class Socket {
     ancbufsize = 0,
   ): Promise<[number, unknown[], number, unknown]> {
     if (ancbufsize > 0) noAncillary("recvmsgInto");
-    let total = 0;
-    for (const b of buffers) total += b.length;
-    const [data, address] = await this.recvfrom(total);
-    let at = 0;
-    for (const b of buffers) {
-      if (at >= data.length) break;
-      const part = data.subarray(at, at + b.length);
-      b.set(part);
-      at += part.length;
-    }
+    const [data, address] = await this.recvfrom(totalLength(buffers));
+    scatter(data, buffers);
     return [data.length, [], 0, address];
   }
 
@@ -776,18 +678,7 @@ export class Socket {
     if (!(data instanceof Uint8Array)) throw new TypeError("Cannot sendto: expected a Uint8Array");
     const [hostname, port] = checkInet(address, "sendto");
     if (this.#dgram === undefined) this.bind([wildcard(this.#family), 0]);
-    if (this.#dgramSending) {
-      throw new ResourceBusy("Cannot sendto: another task is already waiting to write this socket");
-    }
-    this.#dgramSending = true;
-    try {
-      return await _futureWait(
-        this.#dgram!.send(data, { transport: "udp", hostname, port }),
-        "WRITE_WAIT",
-      );
-    } finally {
-      this.#dgramSending = false;
-    }
+    return await this.#dgram!.send(data, hostname, port);
   }
 
   /**
@@ -828,21 +719,6 @@ export class Socket {
     return data.length;
   }
 
-  #fillAccepted(): Promise<void> {
-    if (this.#acceptInflight !== undefined) return this.#acceptInflight;
-    const listener = this.#listener!;
-    const p = listener.accept().then((conn) => {
-      this.#acceptInflight = undefined;
-      if (this.#closed) closeQuietly(conn);
-      else this.#accepted.push(conn);
-    }, (error) => {
-      this.#acceptInflight = undefined;
-      if (!this.#closed) this.#acceptError = { error };
-    });
-    this.#acceptInflight = p;
-    return p;
-  }
-
   /**
    * Waits for a connection. A connection that arrives after a cancelled
    * `accept()` gave up waiting goes to the next `accept()`.
@@ -871,30 +747,14 @@ export class Socket {
     if (this.#listener === undefined) {
       throw new TypeError("Cannot accept: the socket is not listening; call bind() and listen()");
     }
-    while (this.#accepted.length === 0) {
-      const failure = this.#acceptError;
-      if (failure !== undefined) {
-        this.#acceptError = undefined;
-        throw failure.error;
-      }
-      if (this.#acceptWaiting) {
-        throw new ResourceBusy("Cannot accept: another task is already waiting in accept()");
-      }
-      this.#acceptWaiting = true;
-      try {
-        await _futureWait(this.#fillAccepted(), "READ_WAIT");
-      } finally {
-        this.#acceptWaiting = false;
-      }
-    }
-    const conn = this.#accepted.shift()!;
+    const conn = await this.#listener.next();
     const client = new Socket(conn);
     // As on Linux, an accepted socket inherits these from the listener.
     for (const name of ["SO_KEEPALIVE", "TCP_NODELAY"]) {
       const value = this.#options.get(name);
       if (value !== undefined) client.#options.set(name, value);
     }
-    if (client.#options.size > 0) client.#applyConnOptions(conn);
+    if (client.#options.size > 0) applyConnOptions(client.#options, conn);
     return [client, addrOf(conn.remoteAddr)];
   }
 
@@ -1044,24 +904,15 @@ export class Socket {
         );
       }
       const [hostname, port] = checkInet(address, "bind");
-      if (typeof Deno.listenDatagram !== "function") {
-        throw new Error(
-          'Cannot bind UDP socket: Deno.listenDatagram is unstable; run with --unstable-net (or "unstable": ["net"] in deno.json)',
-        );
-      }
-      this.#dgram = Deno.listenDatagram({
-        transport: "udp",
-        hostname,
-        port,
-        reuseAddress: this.#options.get("SO_REUSEADDR") === 1,
-      });
+      this.#dgram = DatagramQueue.open(hostname, port, this.#options.get("SO_REUSEADDR") === 1);
       return;
     }
+    let listener: Deno.Listener;
     if (this.#family === AF_UNIX) {
-      this.#listener = Deno.listen({ transport: "unix", path: checkPath(address, "bind") });
+      listener = Deno.listen({ transport: "unix", path: checkPath(address, "bind") });
     } else {
       const [hostname, port] = checkInet(address, "bind");
-      this.#listener = Deno.listen(
+      listener = Deno.listen(
         {
           transport: "tcp",
           hostname: hostname || "0.0.0.0",
@@ -1070,6 +921,7 @@ export class Socket {
         } as Deno.TcpListenOptions & { transport: "tcp" },
       );
     }
+    this.#listener = new AcceptQueue(listener);
   }
 
   /**
@@ -1121,8 +973,8 @@ export class Socket {
     this.#open("getsockname");
     this.#checkOpening("getsockname");
     if (this.#conn !== undefined) return addrOf(this.#conn.localAddr);
-    if (this.#listener !== undefined) return addrOf(this.#listener.addr);
-    if (this.#dgram !== undefined) return addrOf(this.#dgram.addr);
+    if (this.#listener !== undefined) return addrOf(this.#listener.listener.addr);
+    if (this.#dgram !== undefined) return addrOf(this.#dgram.conn.addr);
     return this.#family === AF_UNIX ? "" : [wildcard(this.#family), 0];
   }
 
@@ -1193,74 +1045,8 @@ export class Socket {
    */
   setsockopt(level: number, optname: number, value: number | boolean): void {
     const name = optionName(level, optname);
-    const action = `set ${name}`;
-    this.#open(action);
-    if (typeof value === "boolean") value = Number(value);
-    if (typeof value !== "number" || !Number.isInteger(value)) {
-      throw new TypeError(
-        `Cannot ${action}: expected an integer or a boolean, received ${
-          (value as unknown) instanceof Uint8Array
-            ? "bytes (Deno takes no raw option bytes)"
-            : String(value)
-        }`,
-      );
-    }
-    const on = value === 0 ? 0 : 1;
-    const reason = cannotReason(name);
-    if (reason !== undefined) throw new Error(`Cannot ${action}: ${reason}`);
-    const udp = this.#type === SOCK_DGRAM;
-    const tcp = !udp && this.#family !== AF_UNIX;
-    switch (name) {
-      case "SO_TYPE":
-      case "SO_ERROR":
-        throw new Error(`Cannot ${action}: the option can only be read`);
-      case "SO_REUSEADDR":
-        if (udp && this.#dgram !== undefined) {
-          throw new Error(
-            `Cannot ${action}: the UDP socket is already bound (Deno applies it when bind() opens the socket; call setsockopt() before bind())`,
-          );
-        }
-        if (tcp && on === 0 && this.#conn === undefined) {
-          throw new Error(
-            `Cannot ${action} to 0: Deno's TCP listeners always reuse the address`,
-          );
-        }
-        break;
-      case "SO_REUSEPORT":
-        if (!tcp) {
-          throw new Error(
-            `Cannot ${action}: Deno offers it only for TCP listeners${
-              udp ? " (for UDP, SO_REUSEADDR is applied at bind())" : ""
-            }`,
-          );
-        }
-        if (this.#listener !== undefined || this.#conn !== undefined) {
-          throw new Error(
-            `Cannot ${action}: the socket is already bound or connected (Deno applies it when bind() opens the listener; call setsockopt() before bind())`,
-          );
-        }
-        break;
-      case "SO_KEEPALIVE":
-      case "TCP_NODELAY": {
-        if (!tcp) throw new Error(`Cannot ${action}: Deno offers it only for TCP sockets`);
-        const conn = this.#conn as Partial<Deno.TcpConn> | undefined;
-        const method = name === "SO_KEEPALIVE" ? "setKeepAlive" : "setNoDelay";
-        if (conn !== undefined && typeof conn[method] !== "function") {
-          throw new Error(
-            `Cannot ${action}: Deno offers it only on plain TCP connections, not on TLS ones (set it before wrapping the socket)`,
-          );
-        }
-        if (conn !== undefined) conn[method]!(on === 1);
-        break;
-      }
-      case "SO_BROADCAST":
-        if (!udp) throw new Error(`Cannot ${action}: the option is for UDP sockets`);
-        if (on === 0) {
-          throw new Error(`Cannot ${action} to 0: Deno's UDP sockets always allow broadcast`);
-        }
-        break;
-    }
-    this.#options.set(name, on);
+    this.#open(`set ${name}`);
+    setOption(this.#optionTarget(), name, value);
   }
 
   /**
@@ -1293,33 +1079,18 @@ export class Socket {
     if (buflen !== undefined) {
       throw new Error(`Cannot ${action} as bytes: Deno has no raw socket options`);
     }
-    const reason = cannotReason(name);
-    if (reason !== undefined) throw new Error(`Cannot ${action}: ${reason}`);
-    switch (name) {
-      case "SO_TYPE":
-        return this.#type;
-      case "SO_ERROR":
-        return 0; // Deno reports socket errors as exceptions, never as pending errors
-      case "SO_REUSEADDR":
-        if (this.#listener !== undefined && this.#family !== AF_UNIX) return 1;
-        break;
-      case "SO_BROADCAST":
-        if (this.#type === SOCK_DGRAM) return 1;
-        break;
-    }
-    return this.#options.get(name) ?? 0;
+    return getOption(this.#optionTarget(), name);
   }
 
-  #applyConnOptions(conn: Deno.Conn): void {
-    const tcp = conn as Partial<Deno.TcpConn>;
-    const keepAlive = this.#options.get("SO_KEEPALIVE");
-    if (keepAlive !== undefined && typeof tcp.setKeepAlive === "function") {
-      tcp.setKeepAlive(keepAlive === 1);
-    }
-    const noDelay = this.#options.get("TCP_NODELAY");
-    if (noDelay !== undefined && typeof tcp.setNoDelay === "function") {
-      tcp.setNoDelay(noDelay === 1);
-    }
+  #optionTarget(): OptionTarget {
+    return {
+      type: this.#type,
+      family: this.#family,
+      conn: this.#conn,
+      listening: this.#listener !== undefined,
+      datagramBound: this.#dgram !== undefined,
+      options: this.#options,
+    };
   }
 
   /**
@@ -1379,10 +1150,9 @@ export class Socket {
     if (this.#closed) return;
     this.#closed = true;
     this.#reader?.close();
-    for (const conn of this.#accepted.splice(0)) closeQuietly(conn);
     if (this.#conn !== undefined) closeQuietly(this.#conn);
-    if (this.#listener !== undefined) closeQuietly(this.#listener);
-    if (this.#dgram !== undefined) closeQuietly(this.#dgram);
+    this.#listener?.close();
+    this.#dgram?.close();
   }
 
   /**
@@ -1488,6 +1258,25 @@ export class Socket {
   }
 
   /**
+   * How the socket lends its buffered sides to a {@linkcode SocketStream}
+   * (see `_parts.ts`).
+   *
+   * @ignore Internal to curio's io modules.
+   */
+  [streamParts](): StreamParts {
+    const conn = () => this.#conn;
+    return {
+      reader: this.#streamReader("make a stream"),
+      writer: this.#streamWriter("make a stream"),
+      get raw() {
+        return conn(); // read late: a socketpair() socket connects after this
+      },
+      close: () => this.close(),
+      closeWrite: () => this.#whenOpen().then((c) => c.closeWrite()),
+    };
+  }
+
+  /**
    * A stream for reading and writing the socket (it shares the socket's
    * buffer); closing the stream closes the socket.
    *
@@ -1532,7 +1321,7 @@ export class Socket {
    * ```
    */
   blocking(): RawSocket {
-    const raw = this.#conn ?? this.#listener ?? this.#dgram;
+    const raw = this.#raw();
     if (raw === undefined) {
       throw new Deno.errors.NotConnected(
         "Cannot get the raw socket: it is not bound or connected yet",
@@ -1554,16 +1343,8 @@ export class Socket {
    */
   [readWaitHook](): Promise<void> {
     this.#open("wait for reading");
-    if (this.#listener !== undefined) {
-      return this.#accepted.length > 0 || this.#acceptError
-        ? Promise.resolve()
-        : this.#fillAccepted();
-    }
-    if (this.#dgram !== undefined) {
-      return this.#datagrams.length > 0 || this.#dgramError
-        ? Promise.resolve()
-        : this.#fillDatagrams();
-    }
+    if (this.#listener !== undefined) return this.#listener.whenReady();
+    if (this.#dgram !== undefined) return this.#dgram.whenReady();
     const reader = this.#streamReader("wait for reading");
     return reader.ready ? Promise.resolve() : reader.fill();
   }

@@ -37,8 +37,7 @@
 
 import { _futureWait } from "../kernel/traps.ts";
 import { CancelledError } from "../kernel/errors.ts";
-import { internals } from "./_socket_internal.ts";
-import { Socket } from "./socket_wrapper.ts";
+import { detachSocket, Socket } from "./socket_wrapper.ts";
 
 // The types wrapSocket() names, so that this entry point documents alone.
 export type { Address, RawSocket, Socket } from "./socket_wrapper.ts";
@@ -275,7 +274,7 @@ export class SSLContext {
     const peer = sock.getpeername();
     const hostname = options.serverHostname ??
       (Array.isArray(peer) ? peer[0] : "localhost");
-    const conn = internals.detach(sock, "wrap socket") as Deno.TcpConn;
+    const conn = detachSocket(sock, "wrap socket") as Deno.TcpConn;
     const starting = Deno.startTls(conn, {
       hostname,
       caCerts: this.#caCerts.length > 0 ? this.#caCerts : undefined,
@@ -322,7 +321,7 @@ export class SSLContext {
         "Cannot wrap socket for the server side: Deno offers TLS listeners only for TCP",
       );
     }
-    const listener = internals.detach(sock, "wrap socket") as Deno.Listener;
+    const listener = detachSocket(sock, "wrap socket") as Deno.Listener;
     listener.close();
     const tls = Deno.listenTls(
       {
