@@ -65,10 +65,11 @@ async function strike(
     stateAtCancel: "",
   };
   await run(async () => {
-    let victim: Task | undefined;
+    const spawned: { victim?: Task } = {}; // the canceller may start first
     const canceller = async () => {
       if (cancelAt === Infinity) return;
       await sleep(cancelAt);
+      const victim = spawned.victim;
       if (victim !== undefined && !victim.terminated) {
         out.cancelLanded = true;
         out.stateAtCancel = victim.state;
@@ -88,13 +89,14 @@ async function strike(
       }
     };
     const first = cancelFirst ? await spawn(canceller) : undefined;
-    victim = await spawn(async () => {
+    const victim = await spawn(async () => {
       try {
         await (deadline === Infinity ? body() : timeoutAfter(deadline, body));
       } finally {
         out.ended = await clock();
       }
     });
+    spawned.victim = victim;
     const second = cancelFirst ? undefined : await spawn(canceller);
     await victim.wait();
     out.error = victim.exception;
