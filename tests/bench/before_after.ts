@@ -42,6 +42,12 @@ const rows: Row[] = [
     curio: (c) => curio.spawnJoin(c),
   },
   {
+    title: "spawn+join (ALS floor)",
+    ops: SIZES.spawn,
+    raw: () => raw.spawnJoinAls(),
+    curio: (c) => curio.spawnJoin(c),
+  },
+  {
     title: "spawn+join (yield once)",
     ops: SIZES.spawn,
     raw: () => raw.spawnJoinYield(),

@@ -161,6 +161,27 @@ function rows(api: CurioApi | undefined): RowSpec[] {
       notes: {},
     },
     {
+      id: "spawnAls",
+      what:
+        "the spawn+join workload above; raw: the fair floor for a task that knows it is one (as currentTask() does): a record per task, entered with AsyncLocalStorage.run around a runner that awaits the body and keeps its outcome on the record, then joined by awaiting the runner and reading the record",
+      title: `spawn+join ${SIZES.spawn / 1000}k tasks, floor: AsyncLocalStorage.run`,
+      kind: "rate",
+      unit: "tasks/s",
+      ops: SIZES.spawn,
+      goal: "≥ 0.80×",
+      needs: ["run", "spawn"],
+      run: {
+        curio: () => curio.spawnJoin(c),
+        raw: () => raw.spawnJoinAls(),
+      },
+      notes: {
+        raw:
+          "a task record per call: AsyncLocalStorage.run(record, runner), outcome kept on the record",
+        effection: "against the bare async call only (row above)",
+        effect: "against the bare async call only (row above)",
+      },
+    },
+    {
       id: "spawnYield",
       what:
         "spawn N tasks that each yield once (curio: sleep(0); Effect: Effect.yieldNow), then join each; raw: N async calls that each await null once",
