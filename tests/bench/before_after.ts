@@ -89,6 +89,12 @@ const rows: Row[] = [
     raw: () => raw.echo(50, SIZES.echo50),
     curio: (c) => curio.echo(c, 50, SIZES.echo50),
   },
+  {
+    title: "runInThread calls",
+    ops: SIZES.thread,
+    raw: () => raw.thread(),
+    curio: (c) => curio.thread(c),
+  },
 ];
 
 function median(values: number[]): number {
