@@ -102,7 +102,9 @@ export class ThreadWorker {
     }
     if (count === 1) {
       const arg = args[0];
-      if (typeof arg === "object" && arg !== null && MARK in arg) {
+      // Deno delivers a posted `undefined` as null: send it, like an argument that
+      // looks like a control message, inside one.
+      if (arg === undefined || (typeof arg === "object" && arg !== null && MARK in arg)) {
         worker.postMessage(control({ arg }));
       } else {
         worker.postMessage(arg);
