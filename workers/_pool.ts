@@ -155,7 +155,15 @@ export async function poolOf<W extends PoolMember>(
   kind: string,
   make: () => Pool<W>,
 ): Promise<Pool<W>> {
-  const kernel = await _getKernel();
+  return poolFor(await _getKernel(), kind, make);
+}
+
+/** `kernel`'s pool of the given kind, created on first use (no await: for hot paths). */
+export function poolFor<W extends PoolMember>(
+  kernel: Kernel,
+  kind: string,
+  make: () => Pool<W>,
+): Pool<W> {
   let byKind = pools.get(kernel);
   if (byKind === undefined) {
     byKind = new Map();

@@ -1,9 +1,23 @@
 // The Web Workers behind runInThread.
+//
+// A call is one postMessage out and one back, and the calling task waits for
+// the reply in the worker's own KernelQueue: the worker's message handler
+// wakes it directly (`_rescheduleTasks`) with the result itself, so a call
+// allocates no promise, closure or reply object of its own on top of the
+// kernel's trap. Anything but a result (an error, a crash, a lost worker)
+// arrives wrapped in a `Failure`, which no structured-cloned value can be.
 
-import { Pool, poolOf } from "./_pool.ts";
+import { _rescheduleTasks, KernelQueue } from "../kernel/traps.ts";
+import type { Kernel } from "../kernel/kernel.ts";
+import { Pool, poolFor } from "./_pool.ts";
 import { workerLimits } from "./limits.ts";
 import type { Job, Reply, WireError } from "./_wire.ts";
 import { type Control, MARK, workerSource } from "./_worker_entry.ts";
+
+/** A reply that is not a result: what the waiting call gets instead of a value. */
+export class Failure {
+  constructor(readonly reply: Exclude<Reply, { ok: true }>) {}
+}
 
 let entry: string | undefined;
 let serial = 0;
@@ -17,7 +31,9 @@ function entryUrl(): string {
 export class ThreadWorker {
   readonly #worker: Worker;
   readonly #known = new Set<number>();
-  #pending: ((reply: Reply) => void) | undefined = undefined;
+  /** Where the calling task waits for the reply (see runInThread). */
+  readonly waiting: KernelQueue = new KernelQueue();
+  #busy = false;
   #alive = true;
   // What the worker's call messages currently run (see workerMain).
   #key = 0;
@@ -32,18 +48,20 @@ export class ThreadWorker {
     this.#worker.onmessage = (event: MessageEvent<unknown>) => {
       const data = event.data;
       if (typeof data === "object" && data !== null && MARK in data) {
-        this.#settle((data as Record<string, Reply>)[MARK]!);
+        const reply = (data as Record<string, Reply>)[MARK]!;
+        if ("ok" in reply && reply.ok) this.#settle(reply.value);
+        else this.#fail(reply as Failure["reply"]);
       } else {
-        this.#settle({ ok: true, value: data });
+        this.#settle(data);
       }
     };
     this.#worker.onerror = (event: ErrorEvent) => {
       // Only what the worker's own handlers could not catch: a failing module load.
       event.preventDefault();
-      this.#settle({ crash: errorOf(event) });
+      this.#fail({ crash: errorOf(event) });
     };
     this.#worker.onmessageerror = () => {
-      this.#settle({
+      this.#fail({
         ok: false,
         error: {
           name: "DataCloneError",
@@ -60,14 +78,15 @@ export class ThreadWorker {
 
   /** True while a call waits for its reply. */
   get busy(): boolean {
-    return this.#pending !== undefined;
+    return this.#busy;
   }
 
   /**
-   * Posts a call. Throws synchronously (nothing sent) if the arguments
-   * cannot be cloned. The promise never rejects: it resolves to the reply.
+   * Posts a call; its reply wakes the task waiting in `waiting` with the
+   * result, or with a {@linkcode Failure}. Throws synchronously (nothing
+   * sent) if the arguments cannot be cloned.
    */
-  start(job: Job, args: unknown[], tokens: boolean): Promise<Reply> {
+  start(job: Job, args: unknown[], tokens: boolean): void {
     const worker = this.#worker;
     const key = job.key;
     const count = args.length;
@@ -83,7 +102,9 @@ export class ThreadWorker {
     }
     if (count === 1) {
       const arg = args[0];
-      if (typeof arg === "object" && arg !== null && MARK in arg) {
+      // Deno delivers a posted `undefined` as null: send it, like an argument that
+      // looks like a control message, inside one.
+      if (arg === undefined || (typeof arg === "object" && arg !== null && MARK in arg)) {
         worker.postMessage(control({ arg }));
       } else {
         worker.postMessage(arg);
@@ -91,19 +112,20 @@ export class ThreadWorker {
     } else {
       worker.postMessage(count === 0 ? 0 : args);
     }
-    return new Promise<Reply>((resolve) => {
-      this.#pending = resolve;
-    });
+    this.#busy = true;
   }
 
-  #settle(reply: Reply): void {
+  #settle(value: unknown): void {
+    this.#busy = false;
+    void _rescheduleTasks(this.waiting, 1, value);
+  }
+
+  #fail(reply: Failure["reply"]): void {
     if (!("ok" in reply)) {
       this.#alive = false;
       this.#worker.terminate();
     }
-    const pending = this.#pending;
-    this.#pending = undefined;
-    pending?.(reply);
+    this.#settle(new Failure(reply));
   }
 
   async retire(): Promise<void> {
@@ -111,10 +133,10 @@ export class ThreadWorker {
     this.#worker.terminate();
     // Only a worker stopped in the middle of a call (a cancelled call) can
     // run on as a zombie; one that ended itself or sat idle cannot.
-    if (this.#pending !== undefined) this.zombies.add(this.#flag);
-    const pending = this.#pending;
-    this.#pending = undefined;
-    pending?.({ lost: "the worker was terminated before replying" });
+    if (this.#busy) {
+      this.zombies.add(this.#flag);
+      this.#settle(new Failure({ lost: "the worker was terminated before replying" }));
+    }
   }
 }
 
@@ -167,7 +189,7 @@ class ThreadPool extends Pool<ThreadWorker> {
   }
 }
 
-/** The calling kernel's thread pool. */
-export function threadPool(): Promise<Pool<ThreadWorker>> {
-  return poolOf("thread", () => new ThreadPool(new Set()));
+/** `kernel`'s thread pool (the calling task's kernel: see `_getKernel`). */
+export function threadPool(kernel: Kernel): Pool<ThreadWorker> {
+  return poolFor(kernel, "thread", () => new ThreadPool(new Set()));
 }

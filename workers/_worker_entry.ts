@@ -44,7 +44,7 @@ export interface Control {
   count?: number;
   /** Whether those arguments hold SharedLock/SharedQueue tokens. */
   tokens?: boolean;
-  /** A single argument that itself looks like a control message. */
+  /** A single argument that is `undefined` or itself looks like a control message. */
   arg?: unknown;
   /** A word the worker sets to 1 while it runs a function's synchronous code. */
   flag?: SharedArrayBuffer;
@@ -55,8 +55,9 @@ export interface Control {
  * one argument is the argument itself, with more an array of them (with
  * none, `0`); which function it runs, and with how many arguments, is set
  * by a control message when that changes. A successful result is posted as
- * is. Everything else (definitions, settings, errors, crashes) is an object
- * whose only key is `mark`.
+ * is. Everything else (definitions, settings, errors, crashes, and a single
+ * argument or result that is `undefined` or looks like a control message)
+ * is an object whose only key is `mark`.
  */
 function workerMain(sharedWireUrl: string, mark: string): void {
   const scope = globalThis as unknown as WorkerScope;
@@ -81,7 +82,8 @@ function workerMain(sharedWireUrl: string, mark: string): void {
 
   const reply = (value: unknown): void => {
     try {
-      if (typeof value === "object" && value !== null && mark in value) {
+      // Deno delivers a posted `undefined` as null, so it goes in a control message too.
+      if (value === undefined || (typeof value === "object" && value !== null && mark in value)) {
         control({ ok: true, value });
       } else {
         post(value);

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { threadPool } from "./_thread_pool.ts";
+import { _getKernel, _waitOnQueue } from "../kernel/traps.ts";
+import { Failure, threadPool } from "./_thread_pool.ts";
 import { cloneFailure, replyValue, resourceError } from "./_calls.ts";
 import { decodeError, jobOf } from "./_wire.ts";
 import { encodeShared, isShared } from "./_shared_wire.ts";
@@ -88,16 +89,25 @@ export async function runInThread<T>(
     const error = resourceError(arg, i, "a worker thread");
     if (error !== undefined) throw error;
   }
-  const pool = await threadPool();
+  const pool = threadPool(await _getKernel());
   const worker = pool.tryAcquire() ?? await pool.acquire();
-  let pending;
   try {
-    pending = worker.start(job, sent, tokens);
+    worker.start(job, sent, tokens);
   } catch (error) {
     pool.release(worker);
     throw cloneFailure(error, args, "send", "a worker thread");
   }
-  const reply = await pool.reply(worker, pending, "THREAD_WAIT");
-  if ("ok" in reply && reply.ok) return reply.value as T;
-  throw replyValue(reply, "runInThread", "a worker thread", decodeError);
+  // The reply wakes this task from the worker's message handler (see _thread_pool.ts).
+  let value: unknown;
+  try {
+    value = await _waitOnQueue(worker.waiting, "THREAD_WAIT");
+  } catch (error) {
+    // Cancelled (or timed out) while the worker still runs the call: stop it.
+    if (worker.busy) pool.discard(worker);
+    else pool.release(worker);
+    throw error;
+  }
+  pool.release(worker);
+  if (!(value instanceof Failure)) return value as T;
+  throw replyValue(value.reply, "runInThread", "a worker thread", decodeError);
 }

@@ -2,9 +2,20 @@
 // Effect 4 (fibers). Each function runs one round and returns the
 // milliseconds it took. Rows a peer has no API for are left out (see
 // compare.ts for the notes printed with the table).
+//
+// The peers are benchmark-only dependencies, so they are not in deno.json's
+// import map: checking or testing curio must need nothing from the npm
+// registry. `deno task check` leaves this file out; `deno task bench:compare`
+// type-checks it, and compare.ts loads it only when a peer row runs. Their
+// versions and hashes are pinned in tests/bench/peers.lock (passed with
+// --lock by bench:compare), not in deno.lock: `deno task` installs every npm
+// package deno.lock lists before it runs any task.
 
-import * as effection from "effection";
-import { Effect, Fiber, Queue, Semaphore } from "effect";
+// deno-lint-ignore no-import-prefix
+import * as effection from "npm:effection@4.1.1";
+// deno-lint-ignore no-import-prefix
+import { Effect, Fiber, Queue, Semaphore } from "npm:effect@4.1.0";
+import type { PeerApi } from "./_peer_api.ts";
 import { SIZES } from "./_sizes.ts";
 
 function checkSum(sum: number, n: number, what: string): void {
@@ -204,3 +215,19 @@ export async function effectStartSleepers(n: number, measure: () => Promise<void
     yield* Effect.promise(measure);
   }));
 }
+
+/** This module as compare.ts sees it (see _peer_api.ts). */
+export const peers: PeerApi = {
+  effectionSpawnJoin,
+  effectionQueue,
+  effectionTimeouts,
+  effectionSleepers,
+  effectionStartSleepers,
+  effectSpawnJoin,
+  effectSpawnJoinYield,
+  effectQueue,
+  effectLock,
+  effectTimeouts,
+  effectSleepers,
+  effectStartSleepers,
+};

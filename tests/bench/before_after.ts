@@ -42,6 +42,12 @@ const rows: Row[] = [
     curio: (c) => curio.spawnJoin(c),
   },
   {
+    title: "spawn+join (ALS floor)",
+    ops: SIZES.spawn,
+    raw: () => raw.spawnJoinAls(),
+    curio: (c) => curio.spawnJoin(c),
+  },
+  {
     title: "spawn+join (yield once)",
     ops: SIZES.spawn,
     raw: () => raw.spawnJoinYield(),
@@ -82,6 +88,12 @@ const rows: Row[] = [
     ops: 50 * SIZES.echo50,
     raw: () => raw.echo(50, SIZES.echo50),
     curio: (c) => curio.echo(c, 50, SIZES.echo50),
+  },
+  {
+    title: "runInThread calls",
+    ops: SIZES.thread,
+    raw: () => raw.thread(),
+    curio: (c) => curio.thread(c),
   },
 ];
 

@@ -14,7 +14,7 @@
 import * as raw from "./_raw.ts";
 import * as curio from "./_curio.ts";
 import type { CurioApi } from "./_curio.ts";
-import * as peers from "./_peers.ts";
+import { loadPeers } from "./_peer_api.ts";
 import { SIZES } from "./_sizes.ts";
 import { type Impl, IMPLS, markdown, type RowResult, svgChart, textTable } from "./_report.ts";
 
@@ -96,16 +96,18 @@ async function memoryChild(impl: Impl): Promise<void> {
       await curio.startSleepers(api!, n, measure);
       break;
     case "effection":
-      await peers.effectionStartSleepers(n, measure);
+      await (await loadPeers()).effectionStartSleepers(n, measure);
       break;
     case "effect":
-      await peers.effectStartSleepers(n, measure);
+      await (await loadPeers()).effectStartSleepers(n, measure);
       break;
   }
 }
 
 async function memoryRound(impl: Impl): Promise<{ heap: number; rss: number }> {
   const config = new URL("../../deno.json", import.meta.url);
+  // The peers' own lock file (see _peers.ts), so the module's deno.lock stays free of them.
+  const lock = new URL("./peers.lock", import.meta.url);
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -113,6 +115,7 @@ async function memoryRound(impl: Impl): Promise<{ heap: number; rss: number }> {
       "--v8-flags=--expose-gc",
       "--config",
       config.pathname,
+      `--lock=${lock.pathname}`,
       new URL(import.meta.url).pathname,
       `--memory-child=${impl}`,
     ],
@@ -152,10 +155,31 @@ function rows(api: CurioApi | undefined): RowSpec[] {
       run: {
         curio: () => curio.spawnJoin(c),
         raw: () => raw.spawnJoin(),
-        effection: () => peers.effectionSpawnJoin(),
-        effect: () => peers.effectSpawnJoin(),
+        effection: async () => (await loadPeers()).effectionSpawnJoin(),
+        effect: async () => (await loadPeers()).effectSpawnJoin(),
       },
       notes: {},
+    },
+    {
+      id: "spawnAls",
+      what:
+        "the spawn+join workload above; raw: the fair floor for a task that knows it is one (as currentTask() does): a record per task, entered with AsyncLocalStorage.run around a runner that awaits the body and keeps its outcome on the record, then joined by awaiting the runner and reading the record",
+      title: `spawn+join ${SIZES.spawn / 1000}k tasks, floor: AsyncLocalStorage.run`,
+      kind: "rate",
+      unit: "tasks/s",
+      ops: SIZES.spawn,
+      goal: "≥ 0.80×",
+      needs: ["run", "spawn"],
+      run: {
+        curio: () => curio.spawnJoin(c),
+        raw: () => raw.spawnJoinAls(),
+      },
+      notes: {
+        raw:
+          "a task record per call: AsyncLocalStorage.run(record, runner), outcome kept on the record",
+        effection: "against the bare async call only (row above)",
+        effect: "against the bare async call only (row above)",
+      },
     },
     {
       id: "spawnYield",
@@ -170,7 +194,7 @@ function rows(api: CurioApi | undefined): RowSpec[] {
       run: {
         curio: () => curio.spawnJoinYield(c),
         raw: () => raw.spawnJoinYield(),
-        effect: () => peers.effectSpawnJoinYield(),
+        effect: async () => (await loadPeers()).effectSpawnJoinYield(),
       },
       notes: { effection: "no yield-now operation (its sleep(0) is a host timer)" },
     },
@@ -187,8 +211,8 @@ function rows(api: CurioApi | undefined): RowSpec[] {
       run: {
         curio: () => curio.queue(c),
         raw: () => raw.queue(),
-        effection: () => peers.effectionQueue(),
-        effect: () => peers.effectQueue(),
+        effection: async () => (await loadPeers()).effectionQueue(),
+        effect: async () => (await loadPeers()).effectQueue(),
       },
       notes: {
         effection: "no bounded queue: a data queue plus an ack queue keep one item in flight",
@@ -207,7 +231,7 @@ function rows(api: CurioApi | undefined): RowSpec[] {
       run: {
         curio: () => curio.lock(c),
         raw: () => raw.lock(),
-        effect: () => peers.effectLock(),
+        effect: async () => (await loadPeers()).effectLock(),
       },
       notes: { effection: noLock, effect: "Semaphore(1).withPermits(1)" },
     },
@@ -225,8 +249,8 @@ function rows(api: CurioApi | undefined): RowSpec[] {
       run: {
         curio: () => curio.timeouts(c),
         raw: () => raw.timeouts(),
-        effection: () => peers.effectionTimeouts(EFFECTION_SMALL),
-        effect: () => peers.effectTimeouts(),
+        effection: async () => (await loadPeers()).effectionTimeouts(EFFECTION_SMALL),
+        effect: async () => (await loadPeers()).effectTimeouts(),
       },
       notes: {
         curio: "each task: timeoutAfter(10, () => sleep(0))",
@@ -249,8 +273,8 @@ function rows(api: CurioApi | undefined): RowSpec[] {
       run: {
         curio: () => curio.sleepers(c),
         raw: () => raw.sleepers(),
-        effection: () => peers.effectionSleepers(EFFECTION_SMALL),
-        effect: () => peers.effectSleepers(),
+        effection: async () => (await loadPeers()).effectionSleepers(EFFECTION_SMALL),
+        effect: async () => (await loadPeers()).effectSleepers(),
       },
       notes: { effection: `${EFFECTION_SMALL} tasks, not ${SIZES.sleepers} (too slow)` },
     },
@@ -416,6 +440,26 @@ async function main(): Promise<void> {
     loadError = error instanceof Error ? error.message.split("\n")[0]! : String(error);
   }
   const specs = rows(api).filter((s) => only === undefined || only.includes(s.id));
+  // Load the peers (from npm) before timing anything, and only if a row runs them.
+  const peerImpls = ["effection", "effect"] as const;
+  if (specs.some((s) => peerImpls.some((impl) => s.run[impl] !== undefined))) {
+    progress("loading the peers (Effection, Effect)");
+    try {
+      await loadPeers();
+    } catch (error) {
+      const why = `not available: the peers failed to load (${
+        error instanceof Error ? error.message.split("\n")[0] : String(error)
+      })`;
+      progress(`  ${why}`);
+      for (const s of specs) {
+        for (const impl of peerImpls) {
+          if (s.run[impl] === undefined) continue;
+          delete s.run[impl];
+          s.notes[impl] = why;
+        }
+      }
+    }
+  }
   const results: RowResult[] = [];
   const started = performance.now();
   for (const [i, spec] of specs.entries()) {

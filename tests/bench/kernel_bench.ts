@@ -23,6 +23,15 @@ Deno.bench({
 });
 
 Deno.bench({
+  name: `raw floor: ${SIZES.spawn} task records entered with AsyncLocalStorage.run, awaited`,
+  group: "spawn+join",
+  ...opts,
+  fn: async () => {
+    await raw.spawnJoinAls();
+  },
+});
+
+Deno.bench({
   name: `curio: spawn + join ${SIZES.spawn} tasks`,
   group: "spawn+join",
   ...opts,

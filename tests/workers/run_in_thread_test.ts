@@ -62,6 +62,25 @@ Deno.test("runInThread() passes arguments and results by structured clone", asyn
   assert.deepEqual(out, { keys: ["epoch"], year: 1970, sum: 6, n: 42n, set: new Set([1, 2]) });
 });
 
+Deno.test("runInThread() returns results shaped like its own replies as plain values", async () => {
+  const shapes = [
+    { ok: false, error: { name: "Error", message: "not an error", stack: "" } },
+    { crash: { name: "Error", message: "not a crash", stack: "" } },
+    { lost: "not lost" },
+    { reply: { lost: "not a failure" } },
+    { __curioReply: { ok: false, error: { name: "Error", message: "x", stack: "" } } },
+    undefined,
+    null,
+  ];
+  const echoed = await run(async () => {
+    const out = [];
+    // Each shape goes out as the argument and comes back as the result.
+    for (const shape of shapes) out.push(await runInThread((x: unknown) => x, shape));
+    return out;
+  });
+  assert.deepEqual(echoed, shapes, "every result should come back as the value it was");
+});
+
 Deno.test("runInThread() runs async functions and method-shaped functions", async () => {
   const obj = {
     double(x: number): number {
