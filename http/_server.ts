@@ -105,7 +105,9 @@ export class ServerRun implements CancelSink {
         await sigset.watch();
         watching = true;
       }
-      server = Deno.serve(this.#config.serve, this.#accept);
+      // Deno calls onError only for a streamed body that failed (the
+      // handler callback never throws): the task has logged it already.
+      server = Deno.serve({ ...this.#config.serve, onError: internalError }, this.#accept);
       server.finished.then(
         () => void this.#inbox.put(FINISHED),
         () => void this.#inbox.put(FINISHED),
@@ -141,7 +143,16 @@ export class ServerRun implements CancelSink {
       this.#phase = "closed";
       await this.#shielded(() => this.#cancelLive()); // what is still running: 503
       await this.#shielded(() => this.#group.join()); // cancellers
-      while (!this.#denoFinished) await this.#shielded(() => this.#next());
+      // Deno finishes once every response has been sent. What can hold it
+      // up now is not a task: a plain ReadableStream body that does not end,
+      // or a client that stopped reading. Say so once, then keep waiting.
+      await this.#shielded(() => ignoreAfter(Math.max(shutdownGrace, 1), () => this.#finishing()));
+      if (!this.#denoFinished) {
+        console.error(
+          "httpServer: shutdown is waiting for Deno to finish sending responses (a ReadableStream body that does not end, or a client that stopped reading; stream long-lived bodies with streamResponse)",
+        );
+      }
+      await this.#shielded(() => this.#finishing());
       while (!this.#inbox.empty()) await this.#next();
       if (failed) throw failure;
     } finally {
@@ -193,6 +204,11 @@ export class ServerRun implements CancelSink {
   /** The grace period: keep serving until every request is done and Deno has finished. */
   async #drain(): Promise<void> {
     while (!(this.#denoFinished && this.#live.size === 0)) await this.#next();
+  }
+
+  /** Closed: only waits for Deno to finish (late requests get 503). */
+  async #finishing(): Promise<void> {
+    while (!this.#denoFinished) await this.#next();
   }
 
   async #next(): Promise<void> {

@@ -13,6 +13,7 @@
 
 import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "../kernel/traps.ts";
 import { CancelledError } from "../kernel/errors.ts";
+import { sleep } from "../kernel/sleep.ts";
 
 /** What the body tells the exchange it belongs to. */
 export interface BodyOwner {
@@ -70,9 +71,10 @@ export class StreamBody {
 
   /**
    * Runs the producer in the calling task (the request's task) until it
-   * returns, then ends the body. If the producer is cancelled the body ends
-   * cleanly; if it fails, the body is errored (the client sees a cut-off
-   * response) and the error is rethrown.
+   * returns, then ends the body. If the producer does not return (it fails
+   * or is cancelled), the body is errored: Deno drops what is still queued
+   * and cuts the response off at once, so a client that stopped reading
+   * cannot hold a shutdown up. The error is rethrown.
    */
   async run(owner: BodyOwner): Promise<void> {
     this.#owner = owner;
@@ -81,8 +83,7 @@ export class StreamBody {
       await this.#produce(this.#send);
     } catch (error) {
       owner.unwatch();
-      if (error instanceof CancelledError) this.#close();
-      else this.#fail(error);
+      this.#fail(error instanceof CancelledError ? new Error("The response was cancelled") : error);
       throw error;
     }
     owner.unwatch();
@@ -106,7 +107,9 @@ export class StreamBody {
       );
     }
     this.#controller.enqueue(bytes);
-    if ((this.#controller.desiredSize ?? 0) > 0) return Promise.resolve();
+    // With room left, still yield: Deno reads the stream in microtasks, so
+    // a producer that never had to wait would never let the event loop run.
+    if ((this.#controller.desiredSize ?? 0) > 0) return sleep(0);
     return _waitOnQueue(this.#senders, "HTTP_SEND") as Promise<void>;
   };
 

@@ -86,8 +86,12 @@ const DEFAULT_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
  *   while it drains cuts the grace period short. Signals are only listened
  *   for until shutdown starts, so a second Ctrl-C ends the process.
  * - A streamed body from {@linkcode streamResponse} keeps its task running
- *   until the body ends; the task is cancelled if the client leaves. A plain
- *   `ReadableStream` body is Deno's: shutdown waits for it to end.
+ *   until the body ends; the task is cancelled if the client leaves.
+ * - The shutdown ends when Deno has sent every response (Deno's own
+ *   graceful shutdown). The request tasks are all gone by then, but a plain
+ *   `ReadableStream` body that never ends, or a client that stopped reading,
+ *   keeps `httpServer` waiting (it says so once on stderr): write
+ *   long-lived bodies with `streamResponse`.
  *
  * @param host The address to listen on (`"127.0.0.1"`, `"0.0.0.0"`, `"::"`).
  * @param port The port; 0 picks a free one (see `onListen`).

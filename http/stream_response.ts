@@ -17,14 +17,18 @@ export type { SendChunk } from "./_stream_body.ts";
  *   `produce(send)` in the request's task (after the handler returned, and
  *   outside its `requestTimeout`). The body ends when `produce` returns.
  * - `send(chunk)` (a string, UTF-8 encoded, or a Uint8Array) queues the
- *   chunk; once a few chunks wait unread it blocks (state `"HTTP_SEND"`)
- *   until the client reads: a slow client slows the producer down.
+ *   chunk and yields to other tasks (like `sleep(0)`); once a few chunks
+ *   wait unread it blocks (state `"HTTP_SEND"`) until the client reads: a
+ *   slow client slows the producer down. Either way it is a cancellation
+ *   point.
  * - When the client goes away the task is cancelled: `CancelledError` at
  *   its blocking await (a `sleep`, a `Queue.get`, a `send`), so its
  *   `finally` blocks run. At shutdown, a stream still running after the
- *   grace period is cancelled the same way and its body ends cleanly.
- * - If `produce` throws, the body is cut off (the client sees an incomplete
- *   response) and `httpServer` logs one line.
+ *   grace period is cancelled the same way.
+ * - A body whose producer did not return (it threw, or was cancelled) is
+ *   cut off at once: the client sees an incomplete response, and a client
+ *   that stopped reading cannot hold the shutdown up. A producer that
+ *   throws also costs one line on stderr.
  * - Only `httpServer` runs the producer: returned from a plain `Deno.serve`
  *   handler, the body stays empty.
  *
