@@ -425,3 +425,115 @@ Deno.test("httpServer(): 1,000 requests from 50 clients with random disconnects 
   assert.equal(cleaned, started, "every handler that started ran its finally");
   for (const task of tasks) assert.equal(task.terminated, true, `${task} is still running`);
 });
+
+async function hasOpenssl(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("openssl", { args: ["version"], stdout: "null" })
+      .output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+/** A throwaway CA and a certificate it signed for 127.0.0.1 (rustls will not take a self-signed CA as a server's certificate). */
+async function certificate(): Promise<{ cert: string; key: string; ca: string }> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = [
+      "set -e",
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=http-test-ca -keyout ca.key -out ca.pem",
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout key.pem -out req.csr",
+      "printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf",
+      "openssl x509 -req -in req.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext.cnf -out cert.pem",
+    ].join("\n");
+    const { success, stderr } = await new Deno.Command("sh", {
+      args: ["-c", script],
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!success) throw new Error(`Cannot make certificate: ${new TextDecoder().decode(stderr)}`);
+    const read = (name: string) => Deno.readTextFile(`${dir}/${name}`);
+    return { cert: await read("cert.pem"), key: await read("key.pem"), ca: await read("ca.pem") };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "httpServer() serves HTTPS with cert and key given as PEM text, still a task per request",
+  ignore: !(await hasOpenssl()),
+  fn: async () => {
+    const { cert, key, ca } = await certificate();
+    await run(async () => {
+      await using server = await startServer(async (request) => {
+        await sleep(0.001);
+        return new Response(`${(await currentTask()).name} over ${new URL(request.url).protocol}`);
+      }, { cert, key });
+      using client = Deno.createHttpClient({ caCerts: [ca] });
+      assert.deepEqual(await fetchText(`https://127.0.0.1:${server.port}/secure`, client), [
+        200,
+        "GET /secure over https:",
+      ]);
+      await assert.rejects(fetchText(`http://127.0.0.1:${server.port}/plain`, client));
+    });
+  },
+});
+
+Deno.test("httpServer() works in Deno's default (legacy) abort mode: successful responses are not taken for disconnects", async () => {
+  // deno.json opts in to no-legacy-abort; run a child without it. In the
+  // legacy mode Deno aborts request.signal after every successful response.
+  const script = `
+    import { currentTask, Event, run, sleep, spawn, timeoutAfter } from ${
+    JSON.stringify(new URL("../../mod.ts", import.meta.url).href)
+  };
+    const results = [];
+    await run(async () => {
+      const started = new Event();
+      let port = 0;
+      const server = await spawn(() => httpServer("127.0.0.1", 0, async (request) => {
+        const task = await currentTask();
+        const path = new URL(request.url).pathname;
+        if (path === "/hang") await started.set();
+        try {
+          await sleep(path === "/hang" ? 3600 : 0.01);
+          return new Response("ok");
+        } finally {
+          results.push(path + (task.signal.aborted ? " aborted" : " kept"));
+        }
+      }, { signals: [], onListen: (a) => port = a.port }));
+      const client = Deno.createHttpClient({});
+      for (let i = 0; i < 3; i++) await (await fetch("http://127.0.0.1:" + port + "/ok", { client })).text();
+      const abort = new AbortController();
+      const hang = fetch("http://127.0.0.1:" + port + "/hang", { client, signal: abort.signal }).catch(() => {});
+      await timeoutAfter(10, () => started.wait());
+      abort.abort();
+      await hang;
+      await timeoutAfter(10, async () => { while (results.length < 4) await sleep(0.01); });
+      await sleep(0.05); // legacy aborts after the /ok responses have long arrived
+      client.close();
+      await server.cancel();
+    });
+    console.log(JSON.stringify(results));
+  `.replace("import { currentTask,", "import { httpServer, currentTask,");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--no-config", "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const writer = out.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const { success, stdout, stderr } = await out.output();
+  const text = new TextDecoder().decode(stdout).trim();
+  assert(success, `child failed: ${new TextDecoder().decode(stderr)}`);
+  assert.deepEqual(JSON.parse(text.split("\n").at(-1)!), [
+    "/ok kept",
+    "/ok kept",
+    "/ok kept",
+    "/hang aborted",
+  ]);
+});
