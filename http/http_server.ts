@@ -53,7 +53,10 @@ export interface HttpServerOptions {
   requestTimeout?: number;
   /** Seconds in-flight requests get at shutdown before they are cancelled (default 10). */
   shutdownGrace?: number;
-  /** Signals that start a graceful shutdown (default `["SIGINT", "SIGTERM"]`; `[]` for none). */
+  /**
+   * Signals that start a graceful shutdown (default `["SIGINT", "SIGTERM"]`,
+   * on Windows `["SIGINT", "SIGBREAK"]`; `[]` for none).
+   */
   signals?: Deno.Signal[];
   /** Called once listening, with the address (the port, if 0 was asked for). */
   onListen?: (addr: Deno.NetAddr) => void;
@@ -63,7 +66,10 @@ export interface HttpServerOptions {
   key?: string;
 }
 
-const DEFAULT_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
+/** Ctrl-C and a service manager's stop (Windows has no SIGTERM: Ctrl-Break there). */
+const DEFAULT_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
+  ? ["SIGINT", "SIGBREAK"]
+  : ["SIGINT", "SIGTERM"];
 
 /**
  * Serves HTTP on `host`:`port` with `handler`, each request in a task of its

@@ -39,7 +39,7 @@ export type { SendChunk } from "./_stream_body.ts";
  *
  * @example Server-sent events
  * ```ts
- * import { httpServer, MockClock, run, sleep, spawn, streamResponse } from "@curio/curio";
+ * import { httpServer, run, sleep, spawn, streamResponse } from "@curio/curio";
  * import assert from "node:assert/strict";
  *
  * let port = 0;
