@@ -152,7 +152,7 @@ export class ServerRun implements CancelSink {
           "httpServer: shutdown is waiting for Deno to finish sending responses (a ReadableStream body that does not end, or a client that stopped reading; stream long-lived bodies with streamResponse)",
         );
       }
-      await this.#shielded(() => this.#finishing());
+      while (!this.#denoFinished) await this.#shielded(() => this.#finishing());
       while (!this.#inbox.empty()) await this.#next();
       if (failed) throw failure;
     } finally {
