@@ -25,7 +25,7 @@ export const SIZES = {
   /** HTTP: keep-alive client connections. */
   httpConns: 50,
   /** HTTP: requests per connection, one after another. */
-  httpRequests: 400,
+  httpRequests: 1_000,
   /** runInThread: sequential calls. */
   thread: 2_000,
 };
