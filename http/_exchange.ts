@@ -103,6 +103,11 @@ export class Exchange implements EventListenerObject {
     }
   }
 
+  /** Whether the client went away (or a cancel was otherwise asked for). */
+  get aborted(): boolean {
+    return this.#cancelAsked;
+  }
+
   /** Whether the task has finished with the request. */
   get finished(): boolean {
     return this.#finished;

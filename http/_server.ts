@@ -257,7 +257,10 @@ export class ServerRun implements CancelSink {
           );
           throw error;
         }
-        logFailure(exchange.name, "handler failed", error);
+        // A client that left: no one to tell, nothing to log.
+        if (!exchange.aborted && !bodyGone(error)) {
+          logFailure(exchange.name, "handler failed", error);
+        }
         exchange.respond(internalError());
         return;
       }
@@ -272,7 +275,7 @@ export class ServerRun implements CancelSink {
         await body.run(exchange);
       } catch (error) {
         if (error instanceof CancelledError) throw error;
-        logFailure(exchange.name, "streamed body failed", error);
+        if (!exchange.aborted) logFailure(exchange.name, "streamed body failed", error);
       }
     } finally {
       if (!exchange.responded) exchange.respond(unavailable("the request was cancelled", true));
@@ -308,6 +311,15 @@ async function whenSettled(exchange: Exchange, pending: PromiseLike<Response>): 
   await null;
   if (!settled) exchange.watch();
   return await pending;
+}
+
+/**
+ * Whether `error` is Deno failing to read a request body because the
+ * client's connection is gone. (That error reaches the handler before the
+ * disconnect is reported through `request.signal`.)
+ */
+function bodyGone(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource && /\bbody\b/.test(error.message);
 }
 
 /** `METHOD /path` (no query string) for the request's task name. */

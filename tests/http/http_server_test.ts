@@ -537,3 +537,35 @@ Deno.test("httpServer() works in Deno's default (legacy) abort mode: successful 
     "/hang aborted",
   ]);
 });
+
+Deno.test("httpServer(): a client that leaves while its request body is being read is not logged as a failure", async () => {
+  await run(async () => {
+    const reading = new Event();
+    const done = new Event();
+    let error: unknown;
+    const lines = await captureErrors(async () => {
+      await using server = await startServer(async (request) => {
+        await reading.set();
+        try {
+          return new Response(await request.text());
+        } catch (e) {
+          error = e;
+          throw e;
+        } finally {
+          await done.set();
+        }
+      });
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      await conn.write(
+        new TextEncoder().encode(
+          "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly a part",
+        ),
+      );
+      await timeoutAfter(10, () => reading.wait());
+      conn.close();
+      await timeoutAfter(10, () => done.wait());
+    });
+    assert(error !== undefined, "the body read failed");
+    assert.deepEqual(lines, []);
+  });
+});
