@@ -8,6 +8,7 @@ import {
   Lock,
   Queue,
   run,
+  runInThread,
   sleep,
   spawn,
   type Task,
@@ -50,7 +51,7 @@ Deno.test("httpServer() runs each request in its own task named METHOD /path, a 
   });
 });
 
-Deno.test("httpServer() handlers may use kernel operations: sleep, Lock, Queue, spawn", async () => {
+Deno.test("httpServer() handlers may use kernel operations: sleep, Lock, Queue, spawn, runInThread", async () => {
   await run(async () => {
     const lock = new Lock();
     const queue = new Queue<string>();
@@ -63,6 +64,7 @@ Deno.test("httpServer() handlers may use kernel operations: sleep, Lock, Queue, 
         return new Response("put");
       }
       if (path === "/get") return new Response(await queue.get());
+      if (path === "/thread") return new Response(String(await runInThread((x) => x * 2, 21)));
       await lock.acquire();
       try {
         inside++;
@@ -82,6 +84,7 @@ Deno.test("httpServer() handlers may use kernel operations: sleep, Lock, Queue, 
     );
     for (const r of locked) assert.deepEqual(r, [200, "locked child"]);
     assert.equal(most, 1, "the lock kept the requests one at a time");
+    assert.deepEqual(await fetchText(`${server.url}/thread`, client), [200, "42"]);
     assert.deepEqual(await fetchText(`${server.url}/put`, client), [200, "put"]);
     assert.deepEqual(await getter, [200, "from a request"]);
   });
