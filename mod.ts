@@ -72,3 +72,6 @@ export * from "./workers/worker_function.ts";
 export * from "./workers/limits.ts";
 export * from "./workers/shared.ts";
 export * from "./workers/abide.ts";
+
+// http
+export * from "./http/mod.ts";

@@ -3,6 +3,8 @@
 // yet are reported as missing instead of breaking the whole run.
 
 import { SIZES } from "./_sizes.ts";
+import { loadHttp } from "./_http_client.ts";
+import { helloHandler } from "./_raw.ts";
 
 /** The part of a Task the benchmarks use. */
 export interface CurioTask<T> {
@@ -32,6 +34,12 @@ export interface CurioApi {
     handler: (client: CurioSocket, addr: unknown) => Promise<void>,
   ) => Promise<never>;
   openConnection?: (host: string, port: number) => Promise<CurioSocket>;
+  httpServer?: (
+    host: string,
+    port: number,
+    handler: (request: Request) => Response | Promise<Response>,
+    options?: { signals?: Deno.Signal[]; onListen?: (addr: Deno.NetAddr) => void },
+  ) => Promise<void>;
   // deno-lint-ignore no-explicit-any
   runInThread?: <T>(fn: (...args: any[]) => T, ...args: unknown[]) => Promise<T>;
 }
@@ -217,6 +225,29 @@ export async function echo(c: CurioApi, conns: number, rounds: number): Promise<
     for (const client of clients) await client.close();
     await server.cancel();
     return ms;
+  });
+}
+
+/**
+ * `httpServer` with the raw row's handler, loaded by `conns` keep-alive
+ * connections sending `requests` requests each from a client subprocess.
+ */
+export async function http(
+  c: CurioApi,
+  conns = SIZES.httpConns,
+  requests = SIZES.httpRequests,
+): Promise<number> {
+  const httpServer = c.httpServer!;
+  return await c.run(async () => {
+    let port = 0;
+    const server = await c.spawn(() =>
+      httpServer("127.0.0.1", 0, helloHandler, { signals: [], onListen: (a) => port = a.port })
+    );
+    try {
+      return await loadHttp(port, conns, requests);
+    } finally {
+      await server.cancel();
+    }
   });
 }
 

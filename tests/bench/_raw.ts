@@ -4,6 +4,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { SIZES } from "./_sizes.ts";
+import { loadHttp } from "./_http_client.ts";
 
 /** A trivial task body. */
 async function trivial(i: number): Promise<number> {
@@ -276,6 +277,27 @@ export async function echo(conns: number, rounds: number): Promise<number> {
   await server;
   await Promise.all(handlers);
   return ms;
+}
+
+/** The handler both HTTP servers run: the same work, so the difference is the server. */
+export function helloHandler(_request: Request): Response {
+  return new Response("hello");
+}
+
+/**
+ * `Deno.serve` with {@linkcode helloHandler}, loaded by `conns` keep-alive
+ * connections sending `requests` requests each from a client subprocess.
+ */
+export async function http(
+  conns = SIZES.httpConns,
+  requests = SIZES.httpRequests,
+): Promise<number> {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, helloHandler);
+  try {
+    return await loadHttp(server.addr.port, conns, requests);
+  } finally {
+    await server.shutdown();
+  }
 }
 
 const WORKER_SOURCE = "self.onmessage = (e) => self.postMessage(e.data + 1);";

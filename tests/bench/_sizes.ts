@@ -22,6 +22,10 @@ export const SIZES = {
   echo1: 5_000,
   /** Echo on fifty connections: round trips per connection. */
   echo50: 200,
+  /** HTTP: keep-alive client connections. */
+  httpConns: 50,
+  /** HTTP: requests per connection, one after another. */
+  httpRequests: 1_000,
   /** runInThread: sequential calls. */
   thread: 2_000,
 };

@@ -141,6 +141,7 @@ function rows(api: CurioApi | undefined): RowSpec[] {
   const noLock = "Effection 4 has no lock or semaphore";
   const noNet = "no TCP API in the library's core";
   const noThread = "no thread-offload API in the library's core";
+  const noHttp = "no HTTP server in the library's core";
   return [
     {
       id: "spawn",
@@ -316,6 +317,19 @@ function rows(api: CurioApi | undefined): RowSpec[] {
       needs: ["tcpServerSocket", "runServer", "openConnection"],
       run: { curio: () => curio.echo(c, 50, SIZES.echo50), raw: () => raw.echo(50, SIZES.echo50) },
       notes: { effection: noNet, effect: noNet },
+    },
+    {
+      id: "http",
+      what:
+        `${SIZES.httpConns} keep-alive HTTP/1.1 connections from a client subprocess send ${SIZES.httpRequests} GETs each, one at a time per connection, to a server in this process answering "hello" (curio: httpServer, a task per request; raw: Deno.serve, same handler)`,
+      title: `HTTP hello, ${SIZES.httpConns} keep-alive clients`,
+      kind: "rate",
+      unit: "req/s",
+      ops: SIZES.httpConns * SIZES.httpRequests,
+      goal: "≥ 0.85×",
+      needs: ["httpServer"],
+      run: { curio: () => curio.http(c), raw: () => raw.http() },
+      notes: { effection: noHttp, effect: noHttp },
     },
     {
       id: "thread",

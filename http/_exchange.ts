@@ -1,0 +1,123 @@
+/**
+ * One request on its way through `httpServer`: what Deno handed over, the
+ * promise Deno waits on for the response, and the task that answers it.
+ *
+ * @module
+ */
+
+import type { Task } from "../kernel/task.ts";
+
+/** Where an exchange reports a cancel request (a host callback: it must not block). */
+export interface CancelSink {
+  /** Called at most once per exchange, from a host callback or a task. */
+  cancelLater(exchange: Exchange): void;
+}
+
+/**
+ * A request, its pending response, and the task serving it.
+ *
+ * Its life: created by Deno's callback (outside any task) and queued; the
+ * server task spawns its task (`task` set); the task answers it
+ * (`respond`), maybe streams a body, and finishes (`finish`). Between
+ * spawn and finish a client disconnect (`request.signal`, or the streamed
+ * body cancelled by Deno) calls `abort()`, which asks the server task, once,
+ * to cancel the request's task.
+ */
+export class Exchange implements EventListenerObject {
+  readonly request: Request;
+  readonly info: Deno.ServeHandlerInfo<Deno.NetAddr>;
+  /** What Deno's handler callback returned: settles with the response. */
+  readonly response: Promise<Response>;
+  /** `METHOD /path`: the task's name, set when it is spawned. */
+  name = "";
+  /** The request's task, once the server task has spawned it. */
+  task: Task | undefined = undefined;
+  #resolve: (response: Response) => void;
+  #sink: CancelSink;
+  #responded = false;
+  #finished = false;
+  #watching = false;
+  #cancelAsked = false;
+
+  constructor(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>, sink: CancelSink) {
+    this.request = request;
+    this.info = info;
+    this.#sink = sink;
+    let resolve!: (response: Response) => void;
+    this.response = new Promise<Response>((r) => resolve = r);
+    this.#resolve = resolve;
+  }
+
+  /** Whether a response has been given to Deno. */
+  get responded(): boolean {
+    return this.#responded;
+  }
+
+  /** Hands `response` to Deno; later calls do nothing. */
+  respond(response: Response): void {
+    if (this.#responded) return;
+    this.#responded = true;
+    this.#resolve(response);
+  }
+
+  /**
+   * Starts watching for the client going away. Reading `request.signal`
+   * costs Deno a per-request operation, so this is done only for requests
+   * that did not complete at once.
+   */
+  watch(): void {
+    if (this.#watching || this.#finished) return;
+    this.#watching = true;
+    const signal = this.request.signal;
+    if (signal.aborted) this.abort();
+    else signal.addEventListener("abort", this);
+  }
+
+  /** The abort listener: the client went away. */
+  handleEvent(): void {
+    this.abort();
+  }
+
+  /** Asks (once) for the request's task to be cancelled, unless it has finished. */
+  abort(): void {
+    if (this.#cancelAsked || this.#finished) return;
+    this.#cancelAsked = true;
+    this.#sink.cancelLater(this);
+  }
+
+  /**
+   * The task is done with the request. Stops listening first: Deno (in
+   * its legacy mode) aborts `request.signal` after every successful
+   * response, which must not count as a disconnect.
+   */
+  finish(): void {
+    this.#finished = true;
+    this.unwatch();
+  }
+
+  /** Stops watching for the client going away (before a streamed body ends, too). */
+  unwatch(): void {
+    if (this.#watching) {
+      this.#watching = false;
+      this.request.signal.removeEventListener("abort", this);
+    }
+  }
+
+  /** Whether the client went away (or a cancel was otherwise asked for). */
+  get aborted(): boolean {
+    return this.#cancelAsked;
+  }
+
+  /** Whether the task has finished with the request. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+}
+
+/** An order to the server task: cancel this exchange's task. */
+export class CancelOrder {
+  readonly exchange: Exchange;
+  constructor(exchange: Exchange) {
+    this.exchange = exchange;
+  }
+}
