@@ -1204,8 +1204,10 @@ export class Scheduler {
 
 /**
  * Opens a timeout block with an absolute `deadline` for `task`; `seconds`
- * is the limit asked for, if it was asked relative. A cancelled task's new
- * blocks are not armed (its cancel outranks any deadline).
+ * is the limit asked for, if it was asked relative. A cancel disarms the
+ * blocks open at that moment (see requestCancel), not the ones its cleanup
+ * opens afterwards: `ignoreAfter(grace, drain)` in a cancelled task's
+ * finally still bounds the drain.
  */
 export function enterTimeout(
   task: TaskCore,
@@ -1216,8 +1218,7 @@ export function enterTimeout(
   // A one-element literal: push() onto [] would grow a 17-slot store per task.
   if (task.timeouts === NO_TIMEOUTS) task.timeouts = [block];
   else task.timeouts.push(block);
-  if (task.cancelError === undefined) block.entry = task.sched.addTimer(deadline, block);
-  else block.abort(task.cancelError);
+  block.entry = task.sched.addTimer(deadline, block);
   return block;
 }
 

@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import {
   CancelledError,
+  clock,
   CurioError,
+  ignoreAfter,
   Kernel,
   MockClock,
   run,
@@ -142,6 +144,24 @@ Deno.test("a task cancelled inside timeoutAfter: the cancel wins over a deadline
       })
     );
     await sleep(0.5);
+    await t.cancel();
+    assert(t.exception instanceof CancelledError && !(t.exception instanceof TaskTimeout));
+  }, virtual());
+});
+
+Deno.test("a cancelled task's cleanup can still bound a wait with a new timeout block", async () => {
+  await run(async () => {
+    const t = await spawn(async () => {
+      try {
+        await sleep(3600);
+      } finally {
+        // The cancel disarmed the deadlines open when it came, not this one.
+        const drained = await ignoreAfter(2, () => sleep(3600), { timeoutResult: "gave up" });
+        assert.equal(drained, "gave up");
+        assert.equal(await clock(), 3);
+      }
+    });
+    await sleep(1);
     await t.cancel();
     assert(t.exception instanceof CancelledError && !(t.exception instanceof TaskTimeout));
   }, virtual());
