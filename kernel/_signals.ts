@@ -38,7 +38,7 @@
 // Deno coalesces a signal sent again before the first is handled (standard
 // Unix signals are not counted), so two quick SIGUSR1s may arrive as one.
 
-import { currentCore, suspend, type Trap, TrapList } from "./_core.ts";
+import { currentCore, suspend, type Trap, TrapList } from "./_task_core.ts";
 
 /** What the signal traps accept: an object naming the signals it is about. */
 export interface SignalSource {

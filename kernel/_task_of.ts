@@ -1,4 +1,4 @@
-import type { TaskCore } from "./_core.ts";
+import type { TaskCore } from "./_task_core.ts";
 import { Task } from "./task.ts";
 
 /** The public Task of a task record, created on first use. */

@@ -17,7 +17,7 @@
 // Cost: one listener, installed once per process by the first run(); nothing
 // per task or per promise.
 
-import { context } from "./_core.ts";
+import { context } from "./_task_core.ts";
 
 let installed = false;
 

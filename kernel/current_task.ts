@@ -1,4 +1,4 @@
-import { currentCore } from "./_core.ts";
+import { currentCore } from "./_task_core.ts";
 import { taskOf } from "./_task_of.ts";
 import type { Task } from "./task.ts";
 

@@ -34,7 +34,8 @@
  * @module
  */
 
-import { checkTaskFunction, insideTask, Scheduler, type TaskCore } from "./_core.ts";
+import { Scheduler } from "./_scheduler.ts";
+import { checkTaskFunction, insideTask, type TaskCore } from "./_task_core.ts";
 import { type Clock, monotonicClock } from "./clock.ts";
 import { CurioError } from "./errors.ts";
 import { reportUnhandledRejections } from "./_unhandled.ts";

@@ -21,7 +21,7 @@
  * @module
  */
 
-import type { Scheduler } from "./_core.ts";
+import type { Scheduler } from "./_scheduler.ts";
 import { CurioError } from "./errors.ts";
 
 /** Where a monitor listens, as handed to `onListen`. */

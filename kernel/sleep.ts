@@ -1,4 +1,4 @@
-import { armSleep, checkSeconds, currentCore, suspend, type Trap } from "./_core.ts";
+import { armSleep, checkSeconds, currentCore, suspend, type Trap } from "./_task_core.ts";
 
 /**
  * Suspends the calling task for `seconds` on the kernel clock. `sleep(0)`

@@ -1,4 +1,4 @@
-import { checkTaskFunction, currentCore } from "./_core.ts";
+import { checkTaskFunction, currentCore } from "./_task_core.ts";
 import { nameFrom } from "./_task_name.ts";
 import { taskOf } from "./_task_of.ts";
 import type { Task } from "./task.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { currentCore, type TaskCore } from "./_core.ts";
+import { currentCore, type TaskCore } from "./_task_core.ts";
 import { CancelledError, TaskError } from "./errors.ts";
 import { noteCollected } from "./_task_collect.ts";
 

@@ -20,7 +20,7 @@ import {
   enterTimeout,
   exitTimeout,
   type TaskCore,
-} from "./_core.ts";
+} from "./_task_core.ts";
 import { TaskTimeout, TimeoutCancellationError, UncaughtTimeoutError } from "./errors.ts";
 
 /** Options for {@linkcode ignoreAfter} and {@linkcode ignoreAt}. */

@@ -36,7 +36,7 @@ import {
   suspendInList,
   TimeoutBlock,
   TrapList,
-} from "./_core.ts";
+} from "./_task_core.ts";
 import { taskOf } from "./_task_of.ts";
 import type { Kernel, KernelOptions, KernelRunOptions } from "./kernel.ts";
 import type { Task } from "./task.ts";

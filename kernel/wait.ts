@@ -17,7 +17,7 @@
  * @module
  */
 
-import { currentCore, suspend } from "./_core.ts";
+import { currentCore, suspend } from "./_task_core.ts";
 
 /**
  * Waits for a promise the kernel does not know, as a kernel blocking

@@ -29,7 +29,7 @@ export function formatStack(stack: Error): string {
   let text = formatted.get(stack);
   if (text === undefined) {
     text = String(stack.stack).split("\n").slice(1)
-      .filter((frame) => !frame.includes("/kernel/_core.ts") && !frame.includes("(ext:"))
+      .filter((frame) => !frame.includes("/kernel/_task_core.ts") && !frame.includes("(ext:"))
       .filter((frame) => !frame.includes("/kernel/monitor_hook.ts"))
       .map((frame) => "  " + frame.trim())
       .join("\n");

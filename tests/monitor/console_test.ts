@@ -103,7 +103,7 @@ Deno.test("monitor where shows the stack of the await a task is blocked on", asy
     assert.match(where, new RegExp(`^task ${t.id} \\(parked\\) EVENT_WAIT, blocked at:\n`));
     assert.match(where, /at parkedInWhereTest \(.*console_test\.ts:\d+:\d+\)/);
     assert.match(where, /at _waitOnQueue /);
-    assert(!where.includes("_core.ts"), "kernel internals are left out");
+    assert(!where.includes("_task_core.ts"), "kernel internals are left out");
     await _rescheduleTasks(kq, 1, "done");
     assert.equal(await t.join(), "done");
   }, monitored);

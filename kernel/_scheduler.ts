@@ -1,20 +1,5 @@
-// The kernel's machinery: how tasks block, wake, get cancelled and time out,
-// and who runs next.
+// The scheduler: who runs next, time, and the step aside for Deno's event loop.
 //
-// This is the only file that knows how a task blocks. Everything else
-// (sleep, join, Lock, Queue, sockets, workers) blocks by calling `suspend()`
-// or one of the traps in traps.ts built on it.
-//
-// The model, in brief:
-// - A task is an async function started inside `context.run(core, fn)`, so
-//   `context.getStore()` names the running task across every `await`.
-// - A blocking operation is a *trap*: a promise only the kernel settles. The
-//   trap is registered on its task while pending (`TaskCore.trap`), so a
-//   cancel or an expired timeout can reject exactly the operations the task
-//   is blocked on, several at once under Promise.all.
-// - Waking is a commitment. Once a trap has been woken (a lock handed over,
-//   an item delivered), a cancel can no longer reject it; the cancel waits
-//   for the task's next trap. So nothing handed to a waiter is ever lost.
 // - The kernel decides who runs next (API.md "Scheduling"). One task holds
 //   the kernel at a time (`Scheduler.holder`). A woken trap is not resolved
 //   at once: it joins the FIFO ready queue. Only when the holder blocks
@@ -27,20 +12,18 @@
 //   drains the microtask queue before each immediate callback, so a holder
 //   still holding then waits on the outside world. It loses the kernel, and
 //   the ready queue goes on.
-// - Every few milliseconds of switching, the kernel steps aside and lets
+// - Every half millisecond of switching, the kernel steps aside and lets
 //   Deno's event loop poll timers and I/O before it resumes the queue, in
 //   the same order: real time may delay the queue, never reorder it.
-import { AsyncLocalStorage } from "node:async_hooks";
+// - All deadlines live in one heap (_time_queue.ts) with one host timer.
+
 import { clearImmediate, setImmediate } from "node:timers";
 import { onJump } from "./_clock_events.ts";
 import { HostYield } from "./_host_yield.ts";
-import { defaultTaskName } from "./_task_name.ts";
+import { context, type Runnable, TaskCore, type TaskScheduler, Trap } from "./_task_core.ts";
 import { type Clock, MockClock, monotonicClock } from "./clock.ts";
-import { CancelledError, CurioError, TaskTimeout } from "./errors.ts";
-import { type Expirable, TimeQueue, TimerEntry } from "./_time_queue.ts";
-
-/** The task whose code is running, across awaits. Entered once per task. */
-export const context: AsyncLocalStorage<TaskCore> = new AsyncLocalStorage<TaskCore>();
+import { CancelledError, TaskTimeout } from "./errors.ts";
+import { type Expirable, TimeQueue, type TimerEntry } from "./_time_queue.ts";
 
 /** How long (ms) shutdown waits for a cancelled task stuck in a foreign promise before abandoning it. */
 const ABANDON_AFTER_MS = 1000;
@@ -48,22 +31,6 @@ const ABANDON_AFTER_MS = 1000;
 const YIELD_MS = 0.5;
 /** How many switches between two looks at the time when no deadline is pending (a power of two). */
 const SWITCH_CHECK = 16;
-
-/** Returns the running task, or throws a CurioError saying `action` needs one. */
-export function currentCore(action: string): TaskCore {
-  const core = context.getStore();
-  if (core?.abandoned) {
-    throw new CurioError(
-      `Cannot ${action}: task ${core.id} (${core.name}) was abandoned at kernel shutdown while it awaited a promise the kernel does not know`,
-    );
-  }
-  if (core === undefined || core.terminated) {
-    throw new CurioError(
-      `Cannot ${action}: not inside a task; call it from a function run by run() or spawn()`,
-    );
-  }
-  return core;
-}
 
 /**
  * Runs `arm` outside every task, for arming host callbacks (timers,
@@ -76,471 +43,6 @@ function outsideTasks<T>(arm: () => T): T {
   return context.run(undefined as unknown as TaskCore, arm);
 }
 
-/** Whether code runs inside a live task (of any kernel). */
-export function insideTask(): boolean {
-  const core = context.getStore();
-  return core !== undefined && !core.terminated;
-}
-
-/** Throws a TypeError unless `fn` is a function (tasks are functions, not promises). */
-export function checkTaskFunction(fn: unknown, action: string, form: string): void {
-  if (typeof fn === "function") return;
-  const what = fn !== null && typeof (fn as { then?: unknown })?.then === "function"
-    ? "a Promise (the function was already called)"
-    : fn === null
-    ? "null"
-    : typeof fn;
-  throw new TypeError(
-    `Cannot ${action}: expected a function such as ${form}, received ${what}`,
-  );
-}
-
-/** Throws unless `seconds` is a finite, non-negative number. */
-export function checkSeconds(seconds: unknown, action: string): asserts seconds is number {
-  if (typeof seconds !== "number") {
-    throw new TypeError(
-      `Cannot ${action}: expected seconds as a number, received ${typeof seconds}`,
-    );
-  }
-  if (!(seconds >= 0) || seconds === Infinity) {
-    throw new RangeError(
-      `Cannot ${action}: seconds must be a finite number >= 0, received ${seconds}`,
-    );
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Traps
-
-/**
- * One blocking operation of one task. It is also the node of the intrusive
- * FIFO (`KernelQueue`) the task may be waiting in: `queue`, `prev`, `next`.
- */
-export class Trap<T = unknown> implements Expirable {
-  readonly promise: Promise<T>;
-  #resolve!: (value: unknown) => void;
-  #reject!: (error: unknown) => void;
-  /** Woken, interrupted or abandoned: settled or about to be. */
-  done = false;
-  #ok = true;
-  #value: unknown = undefined;
-  /**
-   * Undoes the registration on interrupt: a function, or a sleep's timer
-   * entry to cancel (no closure per sleep).
-   */
-  cleanup: (() => void) | TimerEntry | undefined = undefined;
-  queue: TrapList | undefined = undefined;
-  prev: Trap | undefined = undefined;
-  next: Trap | undefined = undefined;
-
-  constructor(readonly task: TaskCore) {
-    this.promise = new Promise<T>((resolve, reject) => {
-      this.#resolve = resolve as (value: unknown) => void;
-      this.#reject = reject;
-    });
-  }
-
-  /** Completes the operation with `value`; the task resumes in the next cycle. */
-  wake(value?: T): void {
-    if (this.done) return;
-    this.#settle(true, value);
-  }
-
-  /** Completes the operation with an error (e.g. `_rescheduleTasks(..., exc)`). */
-  fail(error: unknown): void {
-    if (this.done) return;
-    this.#settle(false, error);
-  }
-
-  /** Cancels the operation: undoes its registration, then fails it. */
-  interrupt(error: unknown): void {
-    if (this.done) return;
-    this.#runCleanup();
-    this.#settle(false, error);
-  }
-
-  /** The task ended without awaiting this operation: unregister, never settle. */
-  abandon(): void {
-    if (this.done) return;
-    this.#runCleanup();
-    this.done = true;
-    this.task.unblock(this);
-  }
-
-  expire(_now: number): void {
-    this.wake(undefined);
-  }
-
-  /** Marks the trap woken with `value` without queueing it (see Scheduler.spawnFrom). */
-  preset(value: T): void {
-    this.done = true;
-    this.#value = value;
-  }
-
-  /** Called by the scheduler when the trap's turn comes: hand the outcome to the task. */
-  resume(): void {
-    const task = this.task;
-    task.cycles++;
-    if (!task.terminated && task.trap === undefined) task.state = "RUNNING";
-    if (this.#ok) this.#resolve(this.#value);
-    else this.#reject(this.#value);
-  }
-
-  #runCleanup(): void {
-    this.queue?.remove(this); // a waiter leaves its queue without a trace
-    const cleanup = this.cleanup;
-    this.cleanup = undefined;
-    if (cleanup instanceof TimerEntry) cleanup.cancel();
-    else if (cleanup !== undefined) cleanup();
-  }
-
-  #settle(ok: boolean, value: unknown): void {
-    this.done = true;
-    this.#ok = ok;
-    this.#value = value;
-    const task = this.task;
-    task.unblock(this);
-    task.sched.ready(this);
-  }
-}
-
-/** An intrusive doubly linked FIFO of traps: O(1) push, shift and unlink. */
-export class TrapList {
-  #head: Trap | undefined = undefined;
-  #tail: Trap | undefined = undefined;
-  length = 0;
-
-  push(trap: Trap): void {
-    trap.queue = this;
-    trap.prev = this.#tail;
-    trap.next = undefined;
-    if (this.#tail === undefined) this.#head = trap;
-    else this.#tail.next = trap;
-    this.#tail = trap;
-    this.length++;
-  }
-
-  shift(): Trap | undefined {
-    const trap = this.#head;
-    if (trap !== undefined) this.remove(trap);
-    return trap;
-  }
-
-  remove(trap: Trap): void {
-    if (trap.queue !== this) return;
-    if (trap.prev === undefined) this.#head = trap.next;
-    else trap.prev.next = trap.next;
-    if (trap.next === undefined) this.#tail = trap.prev;
-    else trap.next.prev = trap.prev;
-    trap.queue = trap.prev = trap.next = undefined;
-    this.length--;
-  }
-}
-
-/**
- * Raises a cancel or timeout that arrived while `task` was not blocked: a
- * rejected promise to return instead of blocking, or undefined. Every trap
- * started in the same synchronous run (Promise.all, allSettled) gets it too;
- * it is cleared one microtask later, before any code can react to it, so a
- * catch or finally can block again normally.
- */
-function deliverPending(task: TaskCore): Promise<never> | undefined {
-  const pending = task.pending;
-  if (pending === undefined) return undefined;
-  queueMicrotask(() => {
-    if (task.pending === pending) task.pending = undefined;
-  });
-  return Promise.reject(pending);
-}
-
-/**
- * Blocks the task `task` in a new trap and returns its promise. `arm`
- * registers the trap wherever it will be woken from, and sets
- * `trap.cleanup` to undo that registration if the trap is interrupted.
- *
- * A cancel or timeout that arrived while the task was not blocked is
- * delivered here instead of blocking; so is a deadline that passed while
- * the task computed (see Scheduler.beforeBlock).
- */
-export function suspend<T>(
-  task: TaskCore,
-  state: string,
-  arm: (trap: Trap<T>) => void,
-): Promise<T> {
-  task.sched.beforeBlock();
-  const pending = deliverPending(task);
-  if (pending !== undefined) return pending;
-  const trap = new Trap<T>(task);
-  task.block(trap as Trap, state);
-  arm(trap);
-  task.sched.release(task);
-  return trap.promise;
-}
-
-/**
- * Blocks `task` in a new trap at the back of `list`; interrupting it unlinks
- * it. The hot path of every primitive, so it allocates no closures.
- */
-export function suspendInList(task: TaskCore, state: string, list: TrapList): Promise<unknown> {
-  task.sched.beforeBlock();
-  const pending = deliverPending(task);
-  if (pending !== undefined) return pending;
-  const trap = new Trap(task);
-  task.block(trap, state);
-  list.push(trap);
-  task.sched.release(task);
-  return trap.promise;
-}
-
-/** Registers `trap` to be woken after `seconds` on the task's kernel clock. */
-export function armSleep(trap: Trap<void>, seconds: number): void {
-  const sched = trap.task.sched;
-  trap.cleanup = sched.addTimer(sched.clock.now() + seconds, trap);
-}
-
-// ---------------------------------------------------------------------------
-// Timeouts
-
-/** One `timeoutAfter` block of one task. */
-export class TimeoutBlock implements Expirable {
-  expired = false;
-  entry: TimerEntry | undefined = undefined;
-  /** The block's AbortSignal (`currentSignal()` inside it), created on first use. */
-  #abort: AbortController | undefined = undefined;
-  /** Why the block's signal aborted (a timeout here or further out, a cancel). */
-  #reason: CancelledError | undefined = undefined;
-
-  /**
-   * @param seconds The time limit asked for (`timeoutAfter`), or undefined
-   * for an absolute deadline (`timeoutAt`): it words the TaskTimeout.
-   */
-  constructor(
-    readonly task: TaskCore,
-    readonly deadline: number,
-    readonly seconds: number | undefined,
-  ) {}
-
-  /** The TaskTimeout this block raises, in the words the user asked for it. */
-  timeout(): TaskTimeout {
-    return new TaskTimeout(
-      this.seconds === undefined
-        ? `Timed out at deadline ${this.deadline} (clock())`
-        : `Timed out after ${this.seconds} s`,
-    );
-  }
-
-  expire(now: number): void {
-    const task = this.task;
-    const stack = task.timeouts;
-    const mine = stack.indexOf(this);
-    if (mine === -1) return;
-    // Every block whose deadline has passed has expired, not just this one.
-    for (const block of stack) if (block.deadline <= now) block.expired = true;
-    const error = this.timeout();
-    // This block's signal aborts, and so do those of the blocks inside it.
-    for (let i = mine; i < stack.length; i++) stack[i]!.abort(error);
-    task.sched.interrupt(task, error);
-  }
-
-  get signal(): AbortSignal {
-    if (this.#abort === undefined) {
-      this.#abort = new AbortController();
-      this.task.signalUsed = true;
-      if (this.#reason !== undefined) this.#abort.abort(this.#reason);
-    }
-    return this.#abort.signal;
-  }
-
-  abort(reason: CancelledError): void {
-    if (this.#reason !== undefined) return;
-    this.#reason = reason;
-    this.#abort?.abort(reason);
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Tasks
-
-let nextTaskId = 1;
-const NO_TIMEOUTS: TimeoutBlock[] = Object.freeze([]) as unknown as TimeoutBlock[];
-
-/** A task's private state. `Task` (task.ts) is its public face. */
-export class TaskCore {
-  readonly id: number = nextTaskId++;
-  state = "READY";
-  cycles = 0;
-  terminated = false;
-  failed = false;
-  result: unknown = undefined;
-  exception: unknown = undefined;
-  /**
-   * The trap the task is blocked on right now (undefined: not blocked), and
-   * any more it waits on at once (Promise.all): one field for the usual case,
-   * an array only when needed.
-   */
-  trap: Trap | undefined = undefined;
-  #moreTraps: Trap[] | undefined = undefined;
-  /** How many of the task's runnables (woken traps, its start) wait in the ready queue. */
-  queued = 0;
-  /** A cancellation to raise at the task's next trap. */
-  pending: CancelledError | undefined = undefined;
-  /** The CancelledError of the task's cancel, once asked for. */
-  cancelError: CancelledError | undefined = undefined;
-  /** Someone asked for one of the task's AbortSignals (task.signal, currentSignal()). */
-  signalUsed = false;
-  /** The task was told once that a cancel found it awaiting a foreign promise. */
-  foreignReported = false;
-  /** Left behind at shutdown, stuck in a foreign promise: kernel operations fail at once. */
-  abandoned = false;
-  /** The task's timeout blocks, outermost first. */
-  timeouts: TimeoutBlock[] = NO_TIMEOUTS;
-  /**
-   * Where the task last blocked (recorded only while tracing is on). An Error
-   * whose `.stack` is formatted only when read: capturing costs ~4 µs per
-   * block, formatting ~50 µs (measured), so only `where` pays for it.
-   */
-  waitStack: Error | undefined = undefined;
-  /** Since when (kernel clock) the task has been in its current state. */
-  stateSince = 0;
-  #joiners: TrapList | undefined = undefined;
-  #abort: AbortController | undefined = undefined;
-  #done: Promise<void> | undefined = undefined;
-  #resolveDone: (() => void) | undefined = undefined;
-  /** The public Task, set by task.ts right after construction. */
-  facade: unknown = undefined;
-  /** The task run() was given: its failure is reported by run(), not logged. */
-  isMain = false;
-  /** The id of the task that spawned this one (undefined for main and kernel tasks). */
-  parentId: number | undefined = undefined;
-
-  /** The `name` option, or the default name once worked out (see `name`). */
-  #name: string | undefined;
-  /** The function whose name is the default name, when not `fn` (a wrapper's). */
-  #nameFrom: (() => unknown) | undefined;
-
-  constructor(
-    readonly sched: Scheduler,
-    readonly fn: () => unknown,
-    name: string | undefined,
-    readonly daemon: boolean,
-    nameFrom?: () => unknown,
-  ) {
-    this.#name = name;
-    this.#nameFrom = nameFrom;
-  }
-
-  /** The task's name: the `name` option, else worked out from its function when first read. */
-  get name(): string {
-    if (this.#name === undefined) {
-      this.#name = defaultTaskName(this.#nameFrom ?? this.fn);
-      this.#nameFrom = undefined;
-    }
-    return this.#name;
-  }
-
-  /** Whether a cancel was asked for (`Task.cancelled`). */
-  get cancelled(): boolean {
-    return this.cancelError !== undefined;
-  }
-
-  /** Every trap the task is blocked on right now (a copy). */
-  get traps(): Trap[] {
-    const first = this.trap;
-    if (first === undefined) return [];
-    return this.#moreTraps === undefined ? [first] : [first, ...this.#moreTraps];
-  }
-
-  block(trap: Trap, state: string): void {
-    this.state = state;
-    const sched = this.sched;
-    if (sched.tracing) {
-      this.waitStack = new Error();
-      this.stateSince = sched.clock.now();
-    }
-    if (this.trap === undefined) {
-      this.trap = trap;
-      sched.blocked++;
-      sched.checkIdle();
-    } else {
-      (this.#moreTraps ??= []).push(trap);
-    }
-  }
-
-  unblock(trap: Trap): void {
-    const more = this.#moreTraps;
-    if (this.trap === trap) {
-      this.trap = more === undefined ? undefined : more.shift(); // usually: one wait at a time
-    } else {
-      const i = more === undefined ? -1 : more.indexOf(trap);
-      if (i === -1) return;
-      more!.splice(i, 1);
-    }
-    if (more !== undefined && more.length === 0) this.#moreTraps = undefined;
-    if (this.trap === undefined) {
-      this.sched.blocked--;
-      this.state = "READY";
-    }
-  }
-
-  /** The tasks waiting for this one to terminate. */
-  get joiners(): TrapList {
-    return (this.#joiners ??= new TrapList());
-  }
-
-  get signal(): AbortSignal {
-    if (this.#abort === undefined) {
-      this.#abort = new AbortController();
-      this.signalUsed = true;
-      if (this.cancelError !== undefined) this.#abort.abort(this.cancelError);
-    }
-    return this.#abort.signal;
-  }
-
-  /** Aborts the task's signal, if anyone asked for it. */
-  abortSignal(reason: CancelledError): void {
-    this.#abort?.abort(reason);
-  }
-
-  /** The AbortSignal of the innermost open timeout block, else the task's. */
-  currentSignal(): AbortSignal {
-    const stack = this.timeouts;
-    return stack.length === 0 ? this.signal : stack[stack.length - 1]!.signal;
-  }
-
-  /** Resolves when the task has terminated; for waiters outside any task. */
-  whenDone(): Promise<void> {
-    if (this.terminated) return Promise.resolve();
-    return (this.#done ??= new Promise<void>((resolve) => {
-      this.#resolveDone = resolve;
-    }));
-  }
-
-  finished(): void {
-    this.#resolveDone?.();
-    const joiners = this.#joiners;
-    if (joiners !== undefined) {
-      for (let t = joiners.shift(); t !== undefined; t = joiners.shift()) t.wake(undefined);
-    }
-  }
-
-  /** Blocks the running task `waiter` until this task terminates. */
-  waitFor(waiter: TaskCore): Promise<void> {
-    if (this.terminated) return Promise.resolve();
-    if (waiter === this) {
-      // A task waiting on itself can only leave through a cancellation.
-      const pending = deliverPending(waiter);
-      if (pending !== undefined) return pending;
-      return Promise.reject(
-        new CurioError(`Cannot wait for task ${this.id}: a task cannot wait for itself`),
-      );
-    }
-    return suspendInList(waiter, "TASK_JOIN", this.joiners) as Promise<void>;
-  }
-}
-
-// ---------------------------------------------------------------------------
-// The scheduler
-
 /** What Scheduler needs from KernelOptions (see kernel.ts). */
 export interface SchedulerOptions {
   logErrors: boolean;
@@ -550,18 +52,16 @@ export interface SchedulerOptions {
   seed?: number | undefined;
 }
 
-/** Something the ready queue holds: a woken trap, or the first cycle of a task. */
-interface Runnable {
-  readonly task: TaskCore;
-  resume(): void;
-}
-
 /** A task's first cycle, queued because another task held the kernel when it was spawned. */
 class Start implements Runnable {
-  constructor(readonly task: TaskCore, readonly back: Trap | undefined) {}
+  constructor(
+    readonly task: TaskCore,
+    readonly back: Trap | undefined,
+    readonly sched: Scheduler,
+  ) {}
 
   resume(): void {
-    this.task.sched.runFirstCycle(this.task, this.back);
+    this.sched.runFirstCycle(this.task, this.back);
   }
 }
 
@@ -612,7 +112,7 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-export class Scheduler {
+export class Scheduler implements TaskScheduler {
   readonly clock: Clock;
   readonly logErrors: boolean;
   readonly debug: boolean;
@@ -722,7 +222,7 @@ export class Scheduler {
       this.#hold(core);
       this.#run(core);
     } else {
-      this.ready(new Start(core, undefined));
+      this.ready(new Start(core, undefined, this));
     }
     return core;
   }
@@ -770,7 +270,7 @@ export class Scheduler {
     }
     const back = new Trap<T>(parent);
     back.preset(task);
-    this.ready(new Start(core, back as Trap));
+    this.ready(new Start(core, back as Trap, this));
     return back.promise;
   }
 
@@ -826,13 +326,7 @@ export class Scheduler {
       core.failed = true;
       core.exception = value;
     }
-    // Operations started but never awaited must not outlive the task.
-    if (core.trap !== undefined) { for (const trap of core.traps) trap.abandon(); }
-    if (core.timeouts.length > 0) {
-      for (const block of core.timeouts) block.entry?.cancel();
-      if (core.timeouts !== NO_TIMEOUTS) core.timeouts.length = 0;
-    }
-    core.pending = undefined;
+    core.dropWaits();
     this.tasks.delete(core.id);
     if (!ok && !(value instanceof CancelledError)) this.#reportCrash(core, value);
     core.finished();
@@ -1199,46 +693,5 @@ export class Scheduler {
   #isIdle(): boolean {
     return this.tasks.size > 0 && this.blocked === this.tasks.size && this.holder === undefined &&
       this.#ready.length === 0 && this.#urgent.length === 0 && !this.#yielding;
-  }
-}
-
-/**
- * Opens a timeout block with an absolute `deadline` for `task`; `seconds`
- * is the limit asked for, if it was asked relative. A cancel disarms the
- * blocks open at that moment (see requestCancel), not the ones its cleanup
- * opens afterwards: `ignoreAfter(grace, drain)` in a cancelled task's
- * finally still bounds the drain.
- */
-export function enterTimeout(
-  task: TaskCore,
-  deadline: number,
-  seconds?: number,
-): TimeoutBlock {
-  const block = new TimeoutBlock(task, deadline, seconds);
-  // A one-element literal: push() onto [] would grow a 17-slot store per task.
-  if (task.timeouts === NO_TIMEOUTS) task.timeouts = [block];
-  else task.timeouts.push(block);
-  block.entry = task.sched.addTimer(deadline, block);
-  return block;
-}
-
-/**
- * Closes a timeout block. Leaving it into an enclosing block whose deadline
- * has passed makes a TaskTimeout pending, raised at the next blocking
- * operation (curio): a caught TimeoutCancellationError buys no time. An
- * undelivered timeout that no open block is left to catch is dropped.
- */
-export function exitTimeout(block: TimeoutBlock): void {
-  const task = block.task;
-  const stack = task.timeouts;
-  const i = stack.lastIndexOf(block);
-  if (i !== -1) stack.splice(i, 1);
-  if (stack.length === 0) task.timeouts = NO_TIMEOUTS;
-  block.entry?.cancel();
-  const expired = stack.find((b) => b.expired);
-  if (expired === undefined) {
-    if (task.pending instanceof TaskTimeout) task.pending = undefined;
-  } else if (task.pending === undefined && task.cancelError === undefined) {
-    task.pending = expired.timeout();
   }
 }
