@@ -552,7 +552,7 @@ export class Scheduler implements TaskScheduler {
       return;
     }
     for (;;) {
-      const item = this.#urgent.pop() ?? this.#pick();
+      const item = this.#urgent.length > 0 ? this.#urgent.pop() : this.#pick();
       if (item === undefined) {
         this.checkIdle();
         return;

@@ -110,7 +110,8 @@ export function _waitOnQueue(kqueue: KernelQueue, stateName: string): Promise<un
     if (!(kqueue instanceof KernelQueue)) {
       throw new TypeError("Cannot wait on queue: expected a KernelQueue");
     }
-    return suspendInList(currentCore("wait on a kernel queue"), String(stateName), listOf(kqueue));
+    const state = typeof stateName === "string" ? stateName : String(stateName);
+    return suspendInList(currentCore("wait on a kernel queue"), state, listOf(kqueue));
   } catch (error) {
     return Promise.reject(error);
   }
