@@ -261,6 +261,18 @@ export function suspendInList(task: TaskCore, state: string, list: TrapList): Pr
   return trap.promise;
 }
 
+/**
+ * Blocks `task` until `promise` (one the kernel does not know) settles: its
+ * value or error is the trap's. A cancel or timeout leaves the promise
+ * behind; its later outcome lands on a trap that is done, so a rejection is
+ * never unhandled.
+ */
+export function suspendOn<T>(task: TaskCore, state: string, promise: PromiseLike<T>): Promise<T> {
+  return suspend<T>(task, state, (trap) => {
+    promise.then((value) => trap.wake(value), (error) => trap.fail(error));
+  });
+}
+
 /** Registers `trap` to be woken after `seconds` on the task's kernel clock. */
 export function armSleep(trap: Trap<void>, seconds: number): void {
   const sched = trap.task.sched;

@@ -32,8 +32,8 @@ import {
   currentCore,
   enterTimeout,
   exitTimeout,
-  suspend,
   suspendInList,
+  suspendOn,
   TimeoutBlock,
   TrapList,
 } from "./_task_core.ts";
@@ -220,9 +220,7 @@ export function _futureWait<T>(
     if (future === null || typeof (future as { then?: unknown })?.then !== "function") {
       throw new TypeError("Cannot wait for future: expected a Promise or thenable");
     }
-    return suspend<T>(currentCore("wait for a future"), stateName, (trap) => {
-      future.then((value) => trap.wake(value), (error) => trap.fail(error));
-    });
+    return suspendOn(currentCore("wait for a future"), stateName, future);
   } catch (error) {
     return Promise.reject(error);
   }

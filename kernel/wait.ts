@@ -17,7 +17,7 @@
  * @module
  */
 
-import { currentCore, suspend } from "./_task_core.ts";
+import { currentCore, suspendOn } from "./_task_core.ts";
 
 /**
  * Waits for a promise the kernel does not know, as a kernel blocking
@@ -72,9 +72,7 @@ export function wait<T>(
         }`,
       );
     }
-    return suspend<T>(core, "FUTURE_WAIT", (trap) => {
-      (promise as PromiseLike<T>).then((value) => trap.wake(value), (error) => trap.fail(error));
-    });
+    return suspendOn(core, "FUTURE_WAIT", promise as PromiseLike<T>);
   } catch (error) {
     return Promise.reject(error);
   }
