@@ -516,11 +516,7 @@ export class Scheduler implements TaskScheduler {
     const real = performance.now();
     this.#seen = real;
     this.#seenAt = this.#switches;
-    const now = this.#realTime ? real / 1000 : this.clock.now();
-    if (now >= this.#hostDeadline) {
-      this.#runTimers(now);
-      this.#armHost();
-    }
+    this.#fireDue(this.#realTime ? real / 1000 : this.clock.now());
   }
 
   /**
@@ -535,13 +531,7 @@ export class Scheduler implements TaskScheduler {
     if (this.#seenAt === switches) real = this.#seen;
     else if ((switches & (SWITCH_CHECK - 1)) === 0) {
       real = performance.now();
-      if (this.#mock === undefined) {
-        const now = this.#realTime ? real / 1000 : this.clock.now();
-        if (now >= this.#hostDeadline) {
-          this.#runTimers(now);
-          this.#armHost();
-        }
-      }
+      if (this.#mock === undefined) this.#fireDue(this.#realTime ? real / 1000 : this.clock.now());
     }
     if (
       real !== undefined && real - this.#lastYield > YIELD_MS &&
@@ -570,10 +560,7 @@ export class Scheduler implements TaskScheduler {
   #endYield = (): void => {
     this.#yielding = false;
     this.#lastYield = performance.now();
-    if (this.#mock === undefined) {
-      this.#runTimers(this.clock.now());
-      this.#armHost();
-    }
+    if (this.#mock === undefined) this.#fireDue(this.clock.now());
     this.#dispatchIfFree();
   };
 
@@ -630,6 +617,17 @@ export class Scheduler implements TaskScheduler {
     }
   }
 
+  /**
+   * Real clocks: expires the deadlines due at `now` and re-arms the host
+   * timer for the next one. Does nothing before the earliest deadline
+   * (`#hostDeadline`, Infinity while no timer is armed).
+   */
+  #fireDue(now: number): void {
+    if (now < this.#hostDeadline) return;
+    this.#runTimers(now);
+    this.#armHost();
+  }
+
   #armHost(): void {
     if (!this.#running) return;
     const next = this.#timers.next();
@@ -646,6 +644,7 @@ export class Scheduler implements TaskScheduler {
   #onHostTimer = (): void => {
     this.#hostTimer = undefined;
     this.#hostDeadline = Infinity;
+    // Unconditional: the timer is for exactly this (and may fire a hair early).
     this.#runTimers(this.clock.now());
     this.#armHost();
     this.#dispatchIfFree();
