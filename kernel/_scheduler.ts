@@ -65,6 +65,13 @@ class Start implements Runnable {
   }
 }
 
+/** A trap already woken with `value`: how a spawning parent resumes after the child's first cycle. */
+function resumeTrap<T>(parent: TaskCore, value: T): Trap<T> {
+  const back = new Trap<T>(parent);
+  back.preset(value);
+  return back;
+}
+
 /** The ready queue: a FIFO of runnables with O(1) push and shift. */
 class RunQueue {
   #items: Array<Runnable | undefined> = [];
@@ -262,14 +269,12 @@ export class Scheduler implements TaskScheduler {
         this.#firstCycleParent = outerParent;
       }
       if (this.holder === parent) return Promise.resolve(task);
-      const back = new Trap<T>(parent);
-      back.preset(task);
+      const back = resumeTrap(parent, task);
       this.#resumeAfter(back as Trap);
       this.#armCheck();
       return back.promise;
     }
-    const back = new Trap<T>(parent);
-    back.preset(task);
+    const back = resumeTrap(parent, task);
     this.ready(new Start(core, back as Trap, this));
     return back.promise;
   }
