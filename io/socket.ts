@@ -41,14 +41,24 @@ import {
   AF_INET,
   AF_INET6,
   AF_UNIX,
-  IPPROTO_IP,
-  IPPROTO_IPV6,
   IPPROTO_TCP,
   IPPROTO_UDP,
-  IPV6_V6ONLY,
   SHUT_RD,
   SHUT_RDWR,
   SHUT_WR,
+  SOCK_DGRAM,
+  SOCK_STREAM,
+} from "./_constants.ts";
+import { withWhat } from "./_errors.ts";
+import { pendingSocket, Socket, unboundSocket } from "./socket_wrapper.ts";
+
+export { AF_INET, AF_INET6, AF_UNIX, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_DGRAM, SOCK_STREAM };
+export { IPPROTO_TCP, IPPROTO_UDP };
+// The option levels and names for Socket.setsockopt/getsockopt.
+export {
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_V6ONLY,
   SO_BROADCAST,
   SO_ERROR,
   SO_KEEPALIVE,
@@ -60,41 +70,12 @@ import {
   SO_SNDBUF,
   SO_SNDTIMEO,
   SO_TYPE,
-  SOCK_DGRAM,
-  SOCK_STREAM,
   SOL_SOCKET,
   TCP_KEEPCNT,
   TCP_KEEPIDLE,
   TCP_KEEPINTVL,
   TCP_NODELAY,
 } from "./_constants.ts";
-import { withWhat } from "./_errors.ts";
-import { pendingSocket, Socket, unboundSocket } from "./socket_wrapper.ts";
-
-export { AF_INET, AF_INET6, AF_UNIX, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_DGRAM, SOCK_STREAM };
-export {
-  IPPROTO_IP,
-  IPPROTO_IPV6,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-  IPV6_V6ONLY,
-  SO_BROADCAST,
-  SO_ERROR,
-  SO_KEEPALIVE,
-  SO_LINGER,
-  SO_RCVBUF,
-  SO_RCVTIMEO,
-  SO_REUSEADDR,
-  SO_REUSEPORT,
-  SO_SNDBUF,
-  SO_SNDTIMEO,
-  SO_TYPE,
-  SOL_SOCKET,
-  TCP_KEEPCNT,
-  TCP_KEEPIDLE,
-  TCP_KEEPINTVL,
-  TCP_NODELAY,
-};
 export { Socket };
 // The types Socket's methods name, so that this entry point documents alone.
 export type { Address, RawSocket } from "./socket_wrapper.ts";
