@@ -72,38 +72,52 @@ function resumeTrap<T>(parent: TaskCore, value: T): Trap<T> {
   return back;
 }
 
-/** The ready queue: a FIFO of runnables with O(1) push and shift. */
+/**
+ * The ready queue: a FIFO of runnables in a ring buffer (power-of-two
+ * capacity). One push and one shift per switch must not touch the
+ * allocator: an array emptied with `length = 0` reallocates on the next
+ * push (measured: ~50 ns per switch).
+ */
 class RunQueue {
-  #items: Array<Runnable | undefined> = [];
+  #ring: Array<Runnable | undefined> = new Array<Runnable | undefined>(16).fill(undefined);
   #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
+  length = 0;
 
   push(item: Runnable): void {
-    this.#items.push(item);
+    if (this.length === this.#ring.length) this.#grow();
+    const ring = this.#ring;
+    ring[(this.#head + this.length++) & (ring.length - 1)] = item;
   }
 
   shift(): Runnable | undefined {
-    const items = this.#items;
-    if (this.#head === items.length) return undefined;
-    const item = items[this.#head];
-    items[this.#head++] = undefined;
-    if (this.#head === items.length) {
-      items.length = 0;
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= items.length) {
-      this.#items = items.slice(this.#head);
-      this.#head = 0;
-    }
+    if (this.length === 0) return undefined;
+    const ring = this.#ring;
+    const item = ring[this.#head];
+    ring[this.#head] = undefined;
+    this.#head = (this.#head + 1) & (ring.length - 1);
+    this.length--;
     return item;
   }
 
   /** Removes and returns the `i`-th runnable from the front (seeded schedules). */
   takeAt(i: number): Runnable | undefined {
     if (i === 0) return this.shift();
-    return this.#items.splice(this.#head + i, 1)[0];
+    const ring = this.#ring;
+    const mask = ring.length - 1;
+    const head = this.#head;
+    const item = ring[(head + i) & mask];
+    for (let k = i; k < this.length - 1; k++) ring[(head + k) & mask] = ring[(head + k + 1) & mask];
+    ring[(head + this.length - 1) & mask] = undefined;
+    this.length--;
+    return item;
+  }
+
+  #grow(): void {
+    const old = this.#ring;
+    const ring = new Array<Runnable | undefined>(old.length * 2).fill(undefined);
+    for (let i = 0; i < this.length; i++) ring[i] = old[(this.#head + i) & (old.length - 1)];
+    this.#ring = ring;
+    this.#head = 0;
   }
 }
 

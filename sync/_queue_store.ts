@@ -13,31 +13,36 @@ export interface QueueStore<T> {
   take(): T;
 }
 
-/** First in, first out: an array with a moving head, compacted now and then. */
+/**
+ * First in, first out: a ring buffer with a power-of-two capacity that
+ * doubles when full, so a push and a take per item never reallocate.
+ */
 export class FifoStore<T> implements QueueStore<T> {
-  #items: T[] = [];
+  #ring: Array<T | undefined> = new Array<T | undefined>(8).fill(undefined);
   #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
+  length = 0;
 
   push(item: T): void {
-    this.#items.push(item);
+    if (this.length === this.#ring.length) this.#grow();
+    const ring = this.#ring;
+    ring[(this.#head + this.length++) & (ring.length - 1)] = item;
   }
 
   take(): T {
-    const items = this.#items;
-    const item = items[this.#head]!;
-    items[this.#head++] = undefined as T; // let the item be collected
-    if (this.#head === items.length) {
-      items.length = 0;
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= items.length) {
-      this.#items = items.slice(this.#head);
-      this.#head = 0;
-    }
+    const ring = this.#ring;
+    const item = ring[this.#head] as T;
+    ring[this.#head] = undefined; // let the item be collected
+    this.#head = (this.#head + 1) & (ring.length - 1);
+    this.length--;
     return item;
+  }
+
+  #grow(): void {
+    const old = this.#ring;
+    const ring = new Array<T | undefined>(old.length * 2).fill(undefined);
+    for (let i = 0; i < this.length; i++) ring[i] = old[(this.#head + i) & (old.length - 1)];
+    this.#ring = ring;
+    this.#head = 0;
   }
 }
 
