@@ -20,7 +20,8 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import { onJump } from "./_clock_events.ts";
 import { HostYield } from "./_host_yield.ts";
-import { context, type Runnable, TaskCore, type TaskScheduler, Trap } from "./_task_core.ts";
+import { TaskList } from "./_task_list.ts";
+import { context, type Runnable, TaskCore, type TaskScheduler } from "./_task_core.ts";
 import { type Clock, MockClock, monotonicClock } from "./clock.ts";
 import { CancelledError, TaskTimeout } from "./errors.ts";
 import { type Expirable, TimeQueue, type TimerEntry } from "./_time_queue.ts";
@@ -56,7 +57,7 @@ export interface SchedulerOptions {
 class Start implements Runnable {
   constructor(
     readonly task: TaskCore,
-    readonly back: Trap | undefined,
+    readonly back: Resume | undefined,
     readonly sched: Scheduler,
   ) {}
 
@@ -65,11 +66,28 @@ class Start implements Runnable {
   }
 }
 
-/** A trap already woken with `value`: how a spawning parent resumes after the child's first cycle. */
-function resumeTrap<T>(parent: TaskCore, value: T): Trap<T> {
-  const back = new Trap<T>(parent);
-  back.preset(value);
-  return back;
+/**
+ * How a spawning parent resumes after its child's first cycle: a promise
+ * fulfilled with the child's Task when the kernel hands the parent its turn.
+ * Lighter than a Trap (nothing can interrupt it: a cancel meanwhile waits
+ * for the parent's next blocking operation).
+ */
+class Resume<T = unknown> implements Runnable {
+  readonly promise: Promise<T>;
+  #resolve!: (value: T) => void;
+
+  constructor(readonly task: TaskCore, readonly value: T) {
+    this.promise = new Promise<T>((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+
+  resume(): void {
+    const task = this.task;
+    task.cycles++;
+    if (!task.terminated && task.trap === undefined) task.state = "RUNNING";
+    this.#resolve(this.value);
+  }
 }
 
 /**
@@ -139,8 +157,8 @@ export class Scheduler implements TaskScheduler {
   readonly debug: boolean;
   /** Record where each task blocks (the monitor turns this on). */
   tracing = false;
-  /** Live tasks by id, in creation order. */
-  readonly tasks: Map<number, TaskCore> = new Map();
+  /** Live tasks, in creation order. */
+  readonly tasks: TaskList = new TaskList();
   /** The public Kernel object (set by kernel.ts). */
   kernel: unknown = undefined;
   /** Live tasks blocked in at least one trap. */
@@ -157,7 +175,7 @@ export class Scheduler implements TaskScheduler {
   /** Woken traps and queued first cycles, in the order they became ready. */
   #ready = new RunQueue();
   /** Parents resuming after a child's first cycle; they go before the ready queue, newest first. */
-  #urgent: Trap[] = [];
+  #urgent: Resume[] = [];
   /** The child whose first cycle runs synchronously inside spawn() right now, and its parent. */
   #firstCycle: TaskCore | undefined = undefined;
   #firstCycleParent: TaskCore | undefined = undefined;
@@ -283,25 +301,25 @@ export class Scheduler implements TaskScheduler {
         this.#firstCycleParent = outerParent;
       }
       if (this.holder === parent) return Promise.resolve(task);
-      const back = resumeTrap(parent, task);
-      this.#resumeAfter(back as Trap);
+      const back = new Resume(parent, task);
+      this.#resumeAfter(back as Resume);
       this.#armCheck();
       return back.promise;
     }
-    const back = resumeTrap(parent, task);
-    this.ready(new Start(core, back as Trap, this));
+    const back = new Resume(parent, task);
+    this.ready(new Start(core, back as Resume, this));
     return back.promise;
   }
 
   /** Runs `core`'s queued first cycle, holding the kernel; `back` (its parent) resumes next. */
-  runFirstCycle(core: TaskCore, back: Trap | undefined): void {
+  runFirstCycle(core: TaskCore, back: Resume | undefined): void {
     if (back !== undefined) this.#resumeAfter(back);
     this.#hold(core);
     this.#run(core);
   }
 
   /** `back`'s task resumes next, ahead of the ready queue (a parent after a child's first cycle). */
-  #resumeAfter(back: Trap): void {
+  #resumeAfter(back: Resume): void {
     back.task.queued++;
     back.task.state = "READY";
     this.#urgent.push(back);
@@ -317,7 +335,7 @@ export class Scheduler implements TaskScheduler {
     const core = new TaskCore(this, fn, name, daemon, nameFrom);
     core.isMain = isMain;
     core.parentId = context.getStore()?.id;
-    this.tasks.set(core.id, core);
+    this.tasks.add(core);
     if (!daemon) this.nonDaemon++;
     return core;
   }
@@ -346,7 +364,7 @@ export class Scheduler implements TaskScheduler {
       core.exception = value;
     }
     core.dropWaits();
-    this.tasks.delete(core.id);
+    this.tasks.delete(core);
     if (!ok && !(value instanceof CancelledError)) this.#reportCrash(core, value);
     core.finished();
     if ((!core.daemon && --this.nonDaemon === 0) || (core.isMain && core.failed)) {
@@ -451,8 +469,7 @@ export class Scheduler implements TaskScheduler {
    */
   async cancelAll(): Promise<void> {
     while (this.tasks.size > 0) {
-      let newest: TaskCore | undefined;
-      for (const task of this.tasks.values()) newest = task;
+      const newest = this.tasks.newest();
       this.requestCancel(newest!);
       await this.#doneOrAbandoned(newest!);
     }

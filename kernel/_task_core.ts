@@ -140,12 +140,6 @@ export class Trap<T = unknown> implements Expirable {
     this.wake(undefined);
   }
 
-  /** Marks the trap woken with `value` without queueing it (see Scheduler.spawnFrom). */
-  preset(value: T): void {
-    this.done = true;
-    this.#value = value;
-  }
-
   /** Called by the scheduler when the trap's turn comes: hand the outcome to the task. */
   resume(): void {
     const task = this.task;
@@ -393,6 +387,9 @@ export class TaskCore {
   isMain = false;
   /** The id of the task that spawned this one (undefined for main and kernel tasks). */
   parentId: number | undefined = undefined;
+  /** The kernel's live tasks are a list through these two fields (_task_list.ts). */
+  prevLive: TaskCore | undefined = undefined;
+  nextLive: TaskCore | undefined = undefined;
 
   /** The `name` option, or the default name once worked out (see `name`). */
   #name: string | undefined;

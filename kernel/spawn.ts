@@ -50,18 +50,20 @@ export interface SpawnOptions {
  */
 export function spawn<T>(
   fn: () => Promise<T> | T,
-  options: SpawnOptions = {},
+  options?: SpawnOptions,
 ): Promise<Task<T>> {
   // Not an async function: spawning is on the hot path, and one promise is enough.
   try {
     checkTaskFunction(fn, "spawn task", "() => child(x)");
     const parent = currentCore("spawn a task");
-    const { daemon = false, name } = options;
+    if (options === undefined) {
+      return parent.sched.spawnFrom(parent, fn, undefined, false, taskOf<T>);
+    }
     return parent.sched.spawnFrom(
       parent,
       fn,
-      name,
-      daemon,
+      options.name,
+      options.daemon ?? false,
       taskOf<T>,
       (options as { [nameFrom]?: () => unknown })[nameFrom],
     );
