@@ -17,7 +17,7 @@
 // cancellation point (the kernel's rule for operations that can complete at
 // once).
 
-import { _futureWait } from "../kernel/traps.ts";
+import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "../kernel/traps.ts";
 import { ResourceBusy } from "../kernel/errors.ts";
 
 /** Reads into a caller's buffer, Deno style: the byte count, or `null` at EOF. */
@@ -32,8 +32,11 @@ const NEWLINE = 10;
 
 /** A byte FIFO fed by one in-flight pull at a time. */
 export class Reader {
-  #chunks: Uint8Array[] = [];
+  // The live chunks are #chunks[#first .. #end). The array is reused, never
+  // emptied with `length = 0`: that reallocates it on the next push.
+  #chunks: Array<Uint8Array | undefined> = [];
   #first = 0; // index of the first live chunk in #chunks
+  #end = 0; // one past the last live chunk
   #offset = 0; // bytes already taken from the first live chunk
   #size = 0;
   #eof = false;
@@ -41,6 +44,8 @@ export class Reader {
   #hasError = false;
   #inflight: Promise<void> | undefined = undefined;
   #waiting = false;
+  /** The task waiting for a pull (at most one: `#waiting`). */
+  #readers = new KernelQueue();
   #arena: Uint8Array | undefined = undefined;
   #arenaPos = 0;
   #readInto: ReadInto | undefined;
@@ -133,63 +138,109 @@ export class Reader {
       this.#arenaPos = start + n;
       this.push(this.#arena!.subarray(start, start + n));
     }
+    this.#pulled();
   };
 
   #onChunk = (chunk: Uint8Array | null): void => {
     this.#inflight = undefined;
     if (chunk === null) this.#eof = true;
     else if (chunk.length > 0) this.push(chunk);
+    this.#pulled();
   };
 
   #onError = (error: unknown): void => this.#fail(error);
 
   #fail(error: unknown): void {
     this.#inflight = undefined;
-    if (this.#closed) return;
-    this.#error = error;
-    this.#hasError = true;
+    if (!this.#closed) {
+      this.#error = error;
+      this.#hasError = true;
+    }
+    this.#pulled();
+  }
+
+  /** Wakes the task waiting for the pull that just ended, if any. */
+  #pulled(): void {
+    if (this.#readers.length > 0) void _rescheduleTasks(this.#readers, 1);
+  }
+
+  /**
+   * Blocks the calling task (READ_WAIT) until the pull it starts, or the one
+   * running, ends; the pull's callback wakes it. The caller has checked
+   * that no other task waits, and sets `#waiting` back when it resumes.
+   */
+  #block(action: string): Promise<unknown> {
+    this.#waiting = true;
+    this.#action = action;
+    this.fill();
+    return _waitOnQueue(this.#readers, "READ_WAIT");
+  }
+
+  #busy(action: string): Promise<never> {
+    return Promise.reject(
+      new ResourceBusy(
+        `Cannot ${action}: another task is already waiting to read this ${this.what}`,
+      ),
+    );
+  }
+
+  // What the waiting task does when it resumes: bound once, and the
+  // arguments kept on the reader (one waiter at a time), so that a read
+  // that blocks allocates no closure and no async frame.
+  #want = 0;
+  #action = "";
+  #waited = (): void => {
+    this.#waiting = false;
+  };
+  #waitFailed = (error: unknown): never => {
+    this.#waiting = false;
+    throw error;
+  };
+  #readyAfterWait = (): void | Promise<void> => {
+    this.#waiting = false;
+    if (!this.ready) return this.waitReady(this.#action); // an empty read: wait again
+  };
+  #takeAfterWait = (): Uint8Array | Promise<Uint8Array> => {
+    this.#waiting = false;
+    if (!this.ready) return this.waitAndTake(this.#want, this.#action);
+    return this.#takeReady(this.#want);
+  };
+
+  /** What a read returns once {@linkcode ready}: bytes, else the kept error, else EOF. */
+  #takeReady(maxbytes: number): Uint8Array {
+    if (this.#size > 0) return this.take(maxbytes);
+    this.throwError();
+    return new Uint8Array(0);
   }
 
   /**
    * Blocks the calling task until a pull ends (READ_WAIT). Only one task may
    * wait at a time: a second one gets ResourceBusy at once.
    */
-  async wait(action: string): Promise<void> {
-    if (this.#waiting) {
-      throw new ResourceBusy(
-        `Cannot ${action}: another task is already waiting to read this ${this.what}`,
-      );
-    }
-    this.#waiting = true;
-    try {
-      await _futureWait(this.fill(), "READ_WAIT");
-    } finally {
-      this.#waiting = false;
-    }
+  wait(action: string): Promise<void> {
+    if (this.#waiting) return this.#busy(action);
+    return this.#block(action).then(this.#waited, this.#waitFailed);
   }
 
   /** Waits (as a task) until {@linkcode ready}, then takes up to `maxbytes`: recv's slow half. */
-  async waitAndTake(maxbytes: number, action: string): Promise<Uint8Array> {
-    await this.waitReady(action);
-    if (this.#size > 0) return this.take(maxbytes);
-    this.throwError();
-    return new Uint8Array(0);
+  waitAndTake(maxbytes: number, action: string): Promise<Uint8Array> {
+    if (this.ready) {
+      try {
+        return Promise.resolve(this.#takeReady(maxbytes));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (this.#waiting) return this.#busy(action);
+    this.#want = maxbytes;
+    return this.#block(action).then(this.#takeAfterWait, this.#waitFailed);
   }
 
-  /** Waits (as a task) until {@linkcode ready}: one async layer, for recv's hot path. */
-  async waitReady(action: string): Promise<void> {
-    if (this.ready) return;
-    if (this.#waiting) {
-      throw new ResourceBusy(
-        `Cannot ${action}: another task is already waiting to read this ${this.what}`,
-      );
-    }
-    this.#waiting = true;
-    try {
-      do await _futureWait(this.fill(), "READ_WAIT"); while (!this.ready);
-    } finally {
-      this.#waiting = false;
-    }
+  /** Waits (as a task) until {@linkcode ready}. */
+  waitReady(action: string): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    if (this.#waiting) return this.#busy(action);
+    return this.#block(action).then(this.#readyAfterWait, this.#waitFailed);
   }
 
   /** Throws the kept read error, once; afterwards reads see EOF. */
@@ -204,13 +255,13 @@ export class Reader {
 
   /** Appends bytes at the end of the buffer. */
   push(chunk: Uint8Array): void {
-    this.#chunks.push(chunk);
+    this.#chunks[this.#end++] = chunk;
     this.#size += chunk.length;
   }
 
   /** Takes up to `n` buffered bytes (fewer if fewer are buffered). */
   take(n: number): Uint8Array {
-    if (n >= this.#size && this.#chunks.length - this.#first === 1) {
+    if (n >= this.#size && this.#end - this.#first === 1) {
       // The common case: one chunk, taken whole.
       const chunk = this.#chunks[this.#first]!;
       const out = this.#offset === 0 ? chunk : chunk.subarray(this.#offset);
@@ -250,20 +301,23 @@ export class Reader {
     this.#offset += n;
     const first = this.#chunks[this.#first]!;
     if (this.#offset === first.length) {
-      this.#chunks[this.#first] = undefined as unknown as Uint8Array;
+      this.#chunks[this.#first] = undefined;
       this.#first++;
       this.#offset = 0;
-      if (this.#first === this.#chunks.length) this.#clear();
-      else if (this.#first > 64 && this.#first * 2 > this.#chunks.length) {
-        this.#chunks = this.#chunks.slice(this.#first);
+      if (this.#first === this.#end) this.#clear();
+      else if (this.#first > 64 && this.#first * 2 > this.#end) {
+        this.#chunks = this.#chunks.slice(this.#first, this.#end);
+        this.#end -= this.#first;
         this.#first = 0;
       }
     }
   }
 
   #clear(): void {
-    this.#chunks.length = 0;
+    const chunks = this.#chunks;
+    for (let i = this.#first; i < this.#end; i++) chunks[i] = undefined;
     this.#first = 0;
+    this.#end = 0;
     this.#offset = 0;
     this.#size = 0;
   }
@@ -280,7 +334,7 @@ export class Reader {
    */
   lineLength(from: number): number {
     let pos = 0;
-    for (let i = this.#first; i < this.#chunks.length; i++) {
+    for (let i = this.#first; i < this.#end; i++) {
       const chunk = this.#chunks[i]!;
       const start = i === this.#first ? this.#offset : 0;
       const len = chunk.length - start;

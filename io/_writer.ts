@@ -30,6 +30,26 @@ export function unwrap(result: number | WriteFailed): number {
 }
 
 /** Serializes raw writes and counts what they wrote. */
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Puts `done` (the bytes confirmed written) on a cancel's error under `key`,
+ * and adds the count of `uncounted`, the raw write still in flight, when it
+ * completes.
+ */
+function countLater(
+  error: CancelledError,
+  key: string,
+  done: number,
+  uncounted: Promise<number | WriteFailed> | undefined,
+): void {
+  const record = error as unknown as Record<string, number>;
+  record[key] = done;
+  uncounted?.then((n) => {
+    if (typeof n === "number") record[key] = (record[key] ?? 0) + n;
+  });
+}
+
 export class Writer {
   #write: WriteSome;
   #inflight: Promise<number | WriteFailed> | undefined = undefined;
@@ -98,15 +118,59 @@ export class Writer {
    * notes): a stream's `write` over a socket says `bytesWritten`, the
    * socket's own `sendall` says `bytesSent`.
    */
+  /**
+   * `writeAll(data, action, false, false)` (sendall) with a hot path: when
+   * no raw write is in flight, the write starts at once and the task blocks
+   * on it through bound callbacks, no async frame. A short write goes on in
+   * writeAll, which also counts the bytes a cancel leaves sent.
+   */
+  sendAll(data: Uint8Array, action: string): Promise<void> {
+    if (this.#waiting || this.#inflight !== undefined || data.length === 0) {
+      return this.writeAll(data, action, false, false) as Promise<unknown> as Promise<void>;
+    }
+    this.#waiting = true;
+    this.#data = data;
+    this.#action = action;
+    const mine = this.start(data);
+    this.#mine = mine;
+    return _futureWait(mine, "WRITE_WAIT").then(this.#sent, this.#sendFailed);
+  }
+
+  // sendAll's state while its task waits (one writer at a time: #waiting).
+  #data: Uint8Array = new Uint8Array(0);
+  #action = "";
+  #mine: Promise<number | WriteFailed> | undefined = undefined;
+  #sent = (result: number | WriteFailed): void | Promise<void> => {
+    this.#waiting = false;
+    this.#mine = undefined;
+    const data = this.#data;
+    this.#data = EMPTY;
+    const n = unwrap(result);
+    if (n < data.length) {
+      return this.writeAll(data, this.#action, false, false, this.countKey, n) as Promise<
+        unknown
+      > as Promise<void>;
+    }
+  };
+  #sendFailed = (error: unknown): never => {
+    this.#waiting = false;
+    this.#data = EMPTY;
+    const mine = this.#mine;
+    this.#mine = undefined;
+    if (error instanceof CancelledError && mine !== undefined) countLater(error, this.countKey, 0, mine);
+    throw error;
+  };
+
   async writeAll(
     data: Uint8Array,
     action: string,
     once = false,
     count = true,
     countKey: string = this.countKey,
+    sent = 0,
   ): Promise<number | undefined> {
     this.#enter(action);
-    let done = 0;
+    let done = sent;
     // `mine` is the raw write this call started and has not counted yet. It
     // may complete between the cancel and this task's resumption (after
     // start() cleared #inflight), so it is counted by `uncounted`, never by
@@ -125,14 +189,7 @@ export class Writer {
       } while (!once && done < data.length);
       return count ? done : undefined;
     } catch (error) {
-      if (error instanceof CancelledError) {
-        const record = error as unknown as Record<string, number>;
-        const key = countKey;
-        record[key] = done;
-        uncounted?.then((n) => {
-          if (typeof n === "number") record[key] = (record[key] ?? 0) + n;
-        });
-      }
+      if (error instanceof CancelledError) countLater(error, countKey, done, uncounted);
       throw error;
     } finally {
       this.#waiting = false;

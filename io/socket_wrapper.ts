@@ -631,7 +631,7 @@ export class Socket {
     const writer = this.#writer;
     if (writer !== undefined && !this.#closed && data instanceof Uint8Array) {
       // The hot path, with no async frame of its own (see recv).
-      return writer.writeAll(data, "sendall", false, false) as Promise<unknown> as Promise<void>;
+      return writer.sendAll(data, "sendall");
     }
     return this.#sendall(data);
   }
