@@ -157,7 +157,9 @@ export class Writer {
     this.#data = EMPTY;
     const mine = this.#mine;
     this.#mine = undefined;
-    if (error instanceof CancelledError && mine !== undefined) countLater(error, this.countKey, 0, mine);
+    if (error instanceof CancelledError && mine !== undefined) {
+      countLater(error, this.countKey, 0, mine);
+    }
     throw error;
   };
 
