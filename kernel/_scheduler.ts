@@ -20,6 +20,7 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import { onJump } from "./_clock_events.ts";
 import { HostYield } from "./_host_yield.ts";
+import type { NameSource } from "./_task_name.ts";
 import { TaskList } from "./_task_list.ts";
 import { context, type Runnable, TaskCore, type TaskScheduler } from "./_task_core.ts";
 import { type Clock, MockClock, monotonicClock } from "./clock.ts";
@@ -280,7 +281,7 @@ export class Scheduler implements TaskScheduler {
     name: string | undefined,
     daemon: boolean,
     wrap: (core: TaskCore) => T,
-    nameFrom?: () => unknown,
+    nameFrom?: NameSource,
   ): Promise<T> {
     const core = this.#create(fn, name, daemon, false, nameFrom);
     const task = wrap(core);
@@ -330,7 +331,7 @@ export class Scheduler implements TaskScheduler {
     name: string | undefined,
     daemon: boolean,
     isMain: boolean,
-    nameFrom?: () => unknown,
+    nameFrom?: NameSource,
   ): TaskCore {
     const core = new TaskCore(this, fn, name, daemon, nameFrom);
     core.isMain = isMain;
@@ -346,7 +347,15 @@ export class Scheduler implements TaskScheduler {
     try {
       result = context.run(core, core.fn);
     } catch (error) {
-      result = Promise.reject(error);
+      // A function that throws before returning a promise ended in its first cycle.
+      this.#finish(core, false, error);
+      return;
+    }
+    if (typeof (result as { then?: unknown } | null)?.then !== "function") {
+      // A plain function that returned a value: the task ended in its first
+      // cycle, and its parent carries on without waiting for a microtask.
+      this.#finish(core, true, result);
+      return;
     }
     (result instanceof Promise ? result : Promise.resolve(result)).then(
       (value) => this.#finish(core, true, value),
