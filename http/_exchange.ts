@@ -6,6 +6,7 @@
  */
 
 import type { Task } from "../kernel/task.ts";
+import type { TaskNamer } from "../kernel/task_namer.ts";
 
 /** Where an exchange reports a cancel request (a host callback: it must not block). */
 export interface CancelSink {
@@ -23,13 +24,12 @@ export interface CancelSink {
  * body cancelled by Deno) calls `abort()`, which asks the server task, once,
  * to cancel the request's task.
  */
-export class Exchange implements EventListenerObject {
+export class Exchange implements EventListenerObject, TaskNamer {
   readonly request: Request;
   readonly info: Deno.ServeHandlerInfo<Deno.NetAddr>;
   /** What Deno's handler callback returned: settles with the response. */
   readonly response: Promise<Response>;
-  /** `METHOD /path`: the task's name, set when it is spawned. */
-  name = "";
+  #name: string | undefined = undefined;
   /** The request's task, once the server task has spawned it. */
   task: Task | undefined = undefined;
   #resolve: (response: Response) => void;
@@ -49,6 +49,21 @@ export class Exchange implements EventListenerObject {
   }
 
   /** Whether a response has been given to Deno. */
+  /**
+   * `METHOD /path`: the request task's name, worked out when first read
+   * (reading a request's URL costs as much as the rest of spawning its
+   * task). A task that outlives its first cycle reads it at once, while
+   * the request is open; a task that answered at once may never need it.
+   */
+  get name(): string {
+    return (this.#name ??= nameOf(this.request));
+  }
+
+  /** The task's name, for the kernel (TaskNamer). */
+  taskName(): string {
+    return this.name;
+  }
+
   get responded(): boolean {
     return this.#responded;
   }
@@ -120,4 +135,19 @@ export class CancelOrder {
   constructor(exchange: Exchange) {
     this.exchange = exchange;
   }
+}
+
+/** `METHOD /path` (no query string) for the request's task name. */
+function nameOf(request: Request): string {
+  let url: string;
+  try {
+    url = request.url;
+  } catch {
+    // Deno closed the request (its response is sent): the URL is gone.
+    return "request (closed)";
+  }
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return `${request.method} /`;
+  const query = url.indexOf("?", start);
+  return `${request.method} ${query < 0 ? url.slice(start) : url.slice(start, query)}`;
 }

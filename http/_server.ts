@@ -27,7 +27,8 @@
  */
 
 import { CancelledError, TaskTimeout } from "../kernel/errors.ts";
-import { spawn } from "../kernel/spawn.ts";
+import { spawn, type SpawnOptions } from "../kernel/spawn.ts";
+import { nameFrom } from "../kernel/task_namer.ts";
 import type { Task } from "../kernel/task.ts";
 import { TaskGroup } from "../kernel/task_group.ts";
 import { ignoreAfter, timeoutAfter } from "../kernel/timeouts.ts";
@@ -184,8 +185,14 @@ export class ServerRun implements CancelSink {
   async #serve(): Promise<void> {
     for (;;) {
       const item = await this.#inbox.get();
-      if (item instanceof Exchange) await this.#start(item);
-      else if (item === STOP) return;
+      if (item instanceof Exchange) {
+        // #start, inline: no async frame per request.
+        this.#live.add(item);
+        item.task = await spawn(() => this.#serveOne(item), {
+          daemon: true,
+          [nameFrom]: item,
+        } as SpawnOptions);
+      } else if (item === STOP) return;
       else await this.#dispatch(item);
       if (this.#denoFinished) return;
     }
@@ -193,12 +200,11 @@ export class ServerRun implements CancelSink {
 
   /** Spawns the request's task (its first cycle runs at once). */
   async #start(exchange: Exchange): Promise<void> {
-    exchange.name = nameOf(exchange.request);
     this.#live.add(exchange);
     exchange.task = await spawn(() => this.#serveOne(exchange), {
       daemon: true,
-      name: exchange.name,
-    });
+      [nameFrom]: exchange, // named `METHOD /path` only when someone reads it
+    } as SpawnOptions);
   }
 
   /** The grace period: keep serving until every request is done and Deno has finished. */
@@ -230,11 +236,36 @@ export class ServerRun implements CancelSink {
   }
 
   /** The request's task: call the handler, answer, stream a body if it has one. */
-  async #serveOne(exchange: Exchange): Promise<void> {
+  #serveOne(exchange: Exchange): void | Promise<void> {
+    let result: Response | PromiseLike<Response>;
+    try {
+      result = this.#callHandler(exchange);
+    } catch (error) {
+      return this.#serveLater(exchange, Promise.reject(error));
+    }
+    if (result instanceof Response) {
+      const body = streamBodies.get(result);
+      if (body === undefined || body.started) {
+        // A handler that answered at once: the task ends in its first cycle,
+        // with no async frame.
+        exchange.respond(result);
+        this.#done(exchange);
+        return;
+      }
+    }
+    return this.#serveLater(exchange, result);
+  }
+
+  /** The rest of #serveOne: wait for the handler's answer, then stream its body if it has one. */
+  async #serveLater(
+    exchange: Exchange,
+    pending: Response | PromiseLike<Response>,
+  ): Promise<void> {
+    void exchange.name; // this task lives on: its name while the request is open
     try {
       let response: Response;
       try {
-        response = await this.#callHandler(exchange);
+        response = await pending;
         if (!(response instanceof Response)) {
           throw new TypeError(
             `Cannot answer request: the handler returned ${
@@ -278,11 +309,16 @@ export class ServerRun implements CancelSink {
         if (!exchange.aborted) logFailure(exchange.name, "streamed body failed", error);
       }
     } finally {
-      if (!exchange.responded) exchange.respond(unavailable("the request was cancelled", true));
-      exchange.finish();
-      this.#live.delete(exchange);
-      if (this.#phase !== "open" && this.#live.size === 0) void this.#inbox.put(WAKE);
+      this.#done(exchange);
     }
+  }
+
+  /** The request's task is ending: answer 503 if nothing was answered, and forget it. */
+  #done(exchange: Exchange): void {
+    if (!exchange.responded) exchange.respond(unavailable("the request was cancelled", true));
+    exchange.finish();
+    this.#live.delete(exchange);
+    if (this.#phase !== "open" && this.#live.size === 0) void this.#inbox.put(WAKE);
   }
 
   /** Calls the handler (under `requestTimeout`); starts watching for a disconnect if it waits. */
@@ -320,13 +356,4 @@ async function whenSettled(exchange: Exchange, pending: PromiseLike<Response>): 
  */
 function bodyGone(error: unknown): boolean {
   return error instanceof Deno.errors.BadResource && /\bbody\b/.test(error.message);
-}
-
-/** `METHOD /path` (no query string) for the request's task name. */
-function nameOf(request: Request): string {
-  const url = request.url;
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return `${request.method} /`;
-  const query = url.indexOf("?", start);
-  return `${request.method} ${query < 0 ? url.slice(start) : url.slice(start, query)}`;
 }

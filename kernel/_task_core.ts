@@ -21,7 +21,7 @@
 //   on (`TaskScheduler.release`).
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import { defaultTaskName } from "./_task_name.ts";
+import { nameOfSource, type NameSource } from "./_task_name.ts";
 import type { Clock } from "./clock.ts";
 import { type CancelledError, CurioError, TaskTimeout } from "./errors.ts";
 import { type Expirable, TimerEntry } from "./_time_queue.ts";
@@ -393,15 +393,15 @@ export class TaskCore {
 
   /** The `name` option, or the default name once worked out (see `name`). */
   #name: string | undefined;
-  /** The function whose name is the default name, when not `fn` (a wrapper's). */
-  #nameFrom: (() => unknown) | undefined;
+  /** Where the default name comes from, when not `fn` (a wrapper's function, a namer). */
+  #nameFrom: NameSource | undefined;
 
   constructor(
     readonly sched: TaskScheduler,
     readonly fn: () => unknown,
     name: string | undefined,
     readonly daemon: boolean,
-    nameFrom?: () => unknown,
+    nameFrom?: NameSource,
   ) {
     this.#name = name;
     this.#nameFrom = nameFrom;
@@ -410,7 +410,7 @@ export class TaskCore {
   /** The task's name: the `name` option, else worked out from its function when first read. */
   get name(): string {
     if (this.#name === undefined) {
-      this.#name = defaultTaskName(this.#nameFrom ?? this.fn);
+      this.#name = nameOfSource(this.#nameFrom ?? this.fn);
       this.#nameFrom = undefined;
     }
     return this.#name;
@@ -569,7 +569,7 @@ export interface TaskScheduler {
     name: string | undefined,
     daemon: boolean,
     wrap: (core: TaskCore) => T,
-    nameFrom?: () => unknown,
+    nameFrom?: NameSource,
   ): Promise<T>;
   /** Runs `hook` when the kernel shuts down; returns the unregister function. */
   addShutdownHook(hook: () => unknown): () => void;

@@ -45,9 +45,23 @@ export function defaultTaskName(fn: () => unknown): string {
   return "task";
 }
 
+/** Something that names a task when the name is first read (httpServer's request). */
+export interface TaskNamer {
+  taskName(): string;
+}
+
+/** Where a task's default name comes from: a function's name, or a namer asked when needed. */
+export type NameSource = (() => unknown) | TaskNamer;
+
+/** The default name of a task, worked out from `source` (see defaultTaskName). */
+export function nameOfSource(source: NameSource): string {
+  return typeof source === "function" ? defaultTaskName(source) : source.taskName();
+}
+
 /**
  * A spawn option, known to the kernel's own callers only: the function whose
  * name is the task's default name, when spawn() is given a wrapper (as
- * TaskGroup does) rather than the user's function.
+ * TaskGroup does) rather than the user's function; or a TaskNamer, for a
+ * name that costs something to work out (httpServer's `METHOD /path`).
  */
 export const nameFrom: unique symbol = Symbol("curio.nameFrom");

@@ -1,5 +1,5 @@
 import { checkTaskFunction, currentCore } from "./_task_core.ts";
-import { nameFrom } from "./_task_name.ts";
+import { nameFrom, type NameSource } from "./_task_name.ts";
 import { taskOf } from "./_task_of.ts";
 import type { Task } from "./task.ts";
 
@@ -65,7 +65,7 @@ export function spawn<T>(
       options.name,
       options.daemon ?? false,
       taskOf<T>,
-      (options as { [nameFrom]?: () => unknown })[nameFrom],
+      (options as { [nameFrom]?: NameSource })[nameFrom],
     );
   } catch (error) {
     return Promise.reject(error);
