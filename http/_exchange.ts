@@ -1,12 +1,12 @@
 /**
  * One request on its way through `httpServer`: what Deno handed over, the
- * promise Deno waits on for the response, and the task that answers it.
+ * response Deno waits for, and the task that answers it.
  *
  * @module
  */
 
 import type { Task } from "../kernel/task.ts";
-import type { TaskNamer } from "../kernel/task_namer.ts";
+import type { TaskNamer } from "../kernel/host_spawn.ts";
 
 /** Where an exchange reports a cancel request (a host callback: it must not block). */
 export interface CancelSink {
@@ -17,9 +17,11 @@ export interface CancelSink {
 /**
  * A request, its pending response, and the task serving it.
  *
- * Its life: created by Deno's callback (outside any task) and queued; the
- * server task spawns its task (`task` set); the task answers it
- * (`respond`), maybe streams a body, and finishes (`finish`). Between
+ * Its life: created by Deno's callback (outside any task), which starts its
+ * task at once as a child of the server's task (`task` set); the task
+ * answers it (`respond`), maybe streams a body, and finishes (`finish`).
+ * Deno's callback returns `answer()`: the response itself if the task gave
+ * it in its first cycle, else a promise of it. Between
  * spawn and finish a client disconnect (`request.signal`, or the streamed
  * body cancelled by Deno) calls `abort()`, which asks the server task, once,
  * to cancel the request's task.
@@ -27,12 +29,16 @@ export interface CancelSink {
 export class Exchange implements EventListenerObject, TaskNamer {
   readonly request: Request;
   readonly info: Deno.ServeHandlerInfo<Deno.NetAddr>;
-  /** What Deno's handler callback returned: settles with the response. */
-  readonly response: Promise<Response>;
   #name: string | undefined = undefined;
-  /** The request's task, once the server task has spawned it. */
+  /** Neighbours in the server's list of live exchanges (ExchangeList). */
+  prev: Exchange | undefined = undefined;
+  next: Exchange | undefined = undefined;
+  /** The request's task, once started. */
   task: Task | undefined = undefined;
-  #resolve: (response: Response) => void;
+  /** The response, once given (`respond`). */
+  #answer: Response | undefined = undefined;
+  /** Resolves the promise `answer()` returned before there was a response. */
+  #resolve: ((response: Response) => void) | undefined = undefined;
   #sink: CancelSink;
   #responded = false;
   #finished = false;
@@ -43,9 +49,17 @@ export class Exchange implements EventListenerObject, TaskNamer {
     this.request = request;
     this.info = info;
     this.#sink = sink;
-    let resolve!: (response: Response) => void;
-    this.response = new Promise<Response>((r) => resolve = r);
-    this.#resolve = resolve;
+  }
+
+  /**
+   * What Deno's handler callback returns: the response if the task has
+   * given it already (a handler that answered at once), else a promise of it.
+   */
+  answer(): Response | Promise<Response> {
+    if (this.#answer !== undefined) return this.#answer;
+    return new Promise<Response>((resolve) => {
+      this.#resolve = resolve;
+    });
   }
 
   /** Whether a response has been given to Deno. */
@@ -72,7 +86,9 @@ export class Exchange implements EventListenerObject, TaskNamer {
   respond(response: Response): void {
     if (this.#responded) return;
     this.#responded = true;
-    this.#resolve(response);
+    this.#answer = response;
+    this.#resolve?.(response);
+    this.#resolve = undefined;
   }
 
   /**
@@ -130,6 +146,43 @@ export class Exchange implements EventListenerObject, TaskNamer {
 }
 
 /** An order to the server task: cancel this exchange's task. */
+/**
+ * The exchanges whose task has not finished: an intrusive list through
+ * their `prev`/`next` fields. A Set that goes from one entry to none and
+ * back for every request reallocated its table each time (~120 B/request).
+ */
+export class ExchangeList {
+  #first: Exchange | undefined = undefined;
+  /** How many exchanges are in the list. */
+  size = 0;
+
+  /** Adds an exchange that is in no list. */
+  add(exchange: Exchange): void {
+    exchange.prev = undefined;
+    exchange.next = this.#first;
+    if (this.#first !== undefined) this.#first.prev = exchange;
+    this.#first = exchange;
+    this.size++;
+  }
+
+  /** Removes an exchange of this list (once). */
+  delete(exchange: Exchange): void {
+    if (exchange.prev === undefined && this.#first !== exchange) return;
+    if (exchange.prev === undefined) this.#first = exchange.next;
+    else exchange.prev.next = exchange.next;
+    if (exchange.next !== undefined) exchange.next.prev = exchange.prev;
+    exchange.prev = exchange.next = undefined;
+    this.size--;
+  }
+
+  /** The exchanges, newest first, as they are now. */
+  values(): Exchange[] {
+    const all: Exchange[] = [];
+    for (let e = this.#first; e !== undefined; e = e.next) all.push(e);
+    return all;
+  }
+}
+
 export class CancelOrder {
   readonly exchange: Exchange;
   constructor(exchange: Exchange) {

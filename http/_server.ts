@@ -27,14 +27,13 @@
  */
 
 import { CancelledError, TaskTimeout } from "../kernel/errors.ts";
-import { spawn, type SpawnOptions } from "../kernel/spawn.ts";
-import { nameFrom } from "../kernel/task_namer.ts";
+import { type ChildSpawner, childSpawner } from "../kernel/host_spawn.ts";
 import type { Task } from "../kernel/task.ts";
 import { TaskGroup } from "../kernel/task_group.ts";
 import { ignoreAfter, timeoutAfter } from "../kernel/timeouts.ts";
 import { SignalSet } from "../io/signal_set.ts";
 import { Queue } from "../sync/queue.ts";
-import { CancelOrder, type CancelSink, Exchange } from "./_exchange.ts";
+import { CancelOrder, type CancelSink, Exchange, ExchangeList } from "./_exchange.ts";
 import { internalError, logFailure, unavailable } from "./_responses.ts";
 import { streamBodies } from "./_stream_body.ts";
 
@@ -60,7 +59,7 @@ const FINISHED = Symbol("finished");
 /** A request finished while draining: look again whether all are done. */
 const WAKE = Symbol("wake");
 
-type Item = Exchange | CancelOrder | typeof STOP | typeof FINISHED | typeof WAKE;
+type Item = CancelOrder | typeof STOP | typeof FINISHED | typeof WAKE;
 
 type Phase = "open" | "draining" | "closed";
 
@@ -70,7 +69,7 @@ export class ServerRun implements CancelSink {
   #inbox = new Queue<Item>();
   #group = new TaskGroup();
   /** Requests whose task has been spawned and has not finished. */
-  #live = new Set<Exchange>();
+  #live = new ExchangeList();
   #phase: Phase = "open";
   #denoFinished = false;
   /** The cancellation (or timeout) that reached the server task, to rethrow at the end. */
@@ -81,13 +80,31 @@ export class ServerRun implements CancelSink {
   }
 
   /** Deno's handler: runs outside any task, so it only queues. */
-  #accept = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> => {
-    if (this.#phase === "closed") {
-      return Promise.resolve(unavailable("the server is shutting down", true));
-    }
+  /** Starts request tasks as children of the server's task, from Deno's callback. */
+  #spawnChild: ChildSpawner | undefined = undefined;
+
+  /**
+   * Deno's handler callback (outside every task): starts the request's task
+   * right here, so a handler that answers at once has answered when this
+   * returns, and Deno gets the Response itself rather than a promise.
+   */
+  #accept = (
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Response | Promise<Response> => {
+    if (this.#phase === "closed") return unavailable("the server is shutting down", true);
     const exchange = new Exchange(request, info, this);
-    void this.#inbox.put(exchange);
-    return exchange.response;
+    this.#live.add(exchange);
+    try {
+      exchange.task = this.#spawnChild!(() => this.#serveOne(exchange), {
+        daemon: true,
+        namer: exchange, // named `METHOD /path` only when someone reads it
+      });
+    } catch (error) {
+      logFailure(exchange.name, "could not start the request's task", error);
+      this.#done(exchange);
+    }
+    return exchange.answer();
   };
 
   /** From a disconnect (host callback) or a gone stream: queue the cancel. */
@@ -108,6 +125,7 @@ export class ServerRun implements CancelSink {
       }
       // Deno calls onError only for a streamed body that failed (the
       // handler callback never throws): the task has logged it already.
+      this.#spawnChild = childSpawner("serve HTTP requests");
       server = Deno.serve({ ...this.#config.serve, onError: internalError }, this.#accept);
       server.finished.then(
         () => void this.#inbox.put(FINISHED),
@@ -175,7 +193,9 @@ export class ServerRun implements CancelSink {
   /** Cancels every request task still running, newest first, and waits for each to end. */
   async #cancelLive(): Promise<void> {
     const tasks: Task[] = [];
-    for (const exchange of this.#live) if (exchange.task !== undefined) tasks.push(exchange.task);
+    for (const exchange of this.#live.values()) {
+      if (exchange.task !== undefined) tasks.push(exchange.task);
+    }
     tasks.sort((a, b) => b.id - a.id);
     await Promise.all(tasks.map((task) => this.#shielded(() => task.cancel())));
     for (const task of tasks) while (!task.terminated) await this.#shielded(() => task.wait());
@@ -185,26 +205,10 @@ export class ServerRun implements CancelSink {
   async #serve(): Promise<void> {
     for (;;) {
       const item = await this.#inbox.get();
-      if (item instanceof Exchange) {
-        // #start, inline: no async frame per request.
-        this.#live.add(item);
-        item.task = await spawn(() => this.#serveOne(item), {
-          daemon: true,
-          [nameFrom]: item,
-        } as SpawnOptions);
-      } else if (item === STOP) return;
+      if (item === STOP) return;
       else await this.#dispatch(item);
       if (this.#denoFinished) return;
     }
-  }
-
-  /** Spawns the request's task (its first cycle runs at once). */
-  async #start(exchange: Exchange): Promise<void> {
-    this.#live.add(exchange);
-    exchange.task = await spawn(() => this.#serveOne(exchange), {
-      daemon: true,
-      [nameFrom]: exchange, // named `METHOD /path` only when someone reads it
-    } as SpawnOptions);
   }
 
   /** The grace period: keep serving until every request is done and Deno has finished. */
@@ -222,10 +226,7 @@ export class ServerRun implements CancelSink {
   }
 
   async #dispatch(item: Item): Promise<void> {
-    if (item instanceof Exchange) {
-      if (this.#phase === "closed") item.respond(unavailable("the server is shutting down", true));
-      else await this.#start(item);
-    } else if (item instanceof CancelOrder) {
+    if (item instanceof CancelOrder) {
       const task = item.exchange.task;
       if (this.#phase === "closed" || task === undefined || item.exchange.finished) return;
       await this.#group.spawn(() => task.cancel(), { daemon: true, name: `cancel ${task.name}` });

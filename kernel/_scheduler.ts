@@ -254,10 +254,20 @@ export class Scheduler implements TaskScheduler {
   /**
    * Creates a task and starts it: its first cycle runs at once if nobody
    * holds the kernel, else when its turn in the ready queue comes. For
-   * tasks the kernel starts itself (main, the monitor).
+   * tasks the kernel starts itself (main, the monitor), and for tasks
+   * started from a host callback as children of `parent` (httpServer's
+   * requests).
    */
-  spawn(fn: () => unknown, name: string | undefined, daemon: boolean, isMain = false): TaskCore {
-    const core = this.#create(fn, name, daemon, isMain);
+  spawn(
+    fn: () => unknown,
+    name: string | undefined,
+    daemon: boolean,
+    isMain = false,
+    parent?: TaskCore,
+    nameFrom?: NameSource,
+  ): TaskCore {
+    const core = this.#create(fn, name, daemon, isMain, nameFrom);
+    if (parent !== undefined) core.parentId = parent.id;
     if (this.holder === undefined && !this.#yielding) {
       this.#hold(core);
       this.#run(core);

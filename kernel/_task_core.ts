@@ -562,6 +562,15 @@ export interface TaskScheduler {
   interrupt(task: TaskCore, error: CancelledError): void;
   /** Asks `task` to cancel; false if it had already terminated. */
   requestCancel(task: TaskCore): boolean;
+  /** Starts a task from outside every task, as a child of `parent` (see Scheduler.spawn). */
+  spawn(
+    fn: () => unknown,
+    name: string | undefined,
+    daemon: boolean,
+    isMain?: boolean,
+    parent?: TaskCore,
+    nameFrom?: NameSource,
+  ): TaskCore;
   /** spawn() from task `parent` (see Scheduler.spawnFrom). */
   spawnFrom<T>(
     parent: TaskCore,
