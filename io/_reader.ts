@@ -29,6 +29,8 @@ export type PullChunk = () => Promise<Uint8Array | null>;
 const ARENA = 64 * 1024;
 const MIN_READ = 16 * 1024;
 const NEWLINE = 10;
+/** `#want` of a waiter that takes nothing: it only waits for the pull to end. */
+const TELL_ME = -1;
 
 /** A byte FIFO fed by one in-flight pull at a time. */
 export class Reader {
@@ -43,8 +45,7 @@ export class Reader {
   #error: unknown = undefined;
   #hasError = false;
   #inflight: Promise<void> | undefined = undefined;
-  #waiting = false;
-  /** The task waiting for a pull (at most one: `#waiting`). */
+  /** The task waiting for a pull, if any (at most one). */
   #readers = new KernelQueue();
   #arena: Uint8Array | undefined = undefined;
   #arenaPos = 0;
@@ -159,18 +160,47 @@ export class Reader {
     this.#pulled();
   }
 
-  /** Wakes the task waiting for the pull that just ended, if any. */
+  // The waiting task (at most one) and what it waits for: `#want` bytes
+  // (recv), handed to it by the pull that brings them; or, when `#want` is
+  // TELL_ME, only to hear that a pull ended. Kept on the reader, not in
+  // closures, so that a read that blocks allocates nothing but its trap.
+  #want = 0;
+  #action = "";
+
+  /**
+   * A pull ended: hand the waiting task its bytes (or the read error, or
+   * EOF); a waiter that only wants to know is just woken. After an empty
+   * read a recv keeps waiting, on a new pull.
+   */
   #pulled(): void {
-    if (this.#readers.length > 0) void _rescheduleTasks(this.#readers, 1);
+    const readers = this.#readers;
+    if (readers.length === 0) return;
+    const want = this.#want;
+    if (want === TELL_ME) {
+      void _rescheduleTasks(readers, 1);
+      return;
+    }
+    if (!this.ready) {
+      this.fill();
+      return;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#takeReady(want);
+    } catch (error) {
+      void _rescheduleTasks(readers, 1, undefined, error);
+      return;
+    }
+    void _rescheduleTasks(readers, 1, bytes);
   }
 
   /**
-   * Blocks the calling task (READ_WAIT) until the pull it starts, or the one
-   * running, ends; the pull's callback wakes it. The caller has checked
-   * that no other task waits, and sets `#waiting` back when it resumes.
+   * Blocks the calling task (READ_WAIT) until the pull it starts, or the
+   * one running, ends; `want` says what #pulled hands it. The caller has
+   * checked that no other task waits.
    */
-  #block(action: string): Promise<unknown> {
-    this.#waiting = true;
+  #block(want: number, action: string): Promise<unknown> {
+    this.#want = want;
     this.#action = action;
     this.fill();
     return _waitOnQueue(this.#readers, "READ_WAIT");
@@ -184,26 +214,8 @@ export class Reader {
     );
   }
 
-  // What the waiting task does when it resumes: bound once, and the
-  // arguments kept on the reader (one waiter at a time), so that a read
-  // that blocks allocates no closure and no async frame.
-  #want = 0;
-  #action = "";
-  #waited = (): void => {
-    this.#waiting = false;
-  };
-  #waitFailed = (error: unknown): never => {
-    this.#waiting = false;
-    throw error;
-  };
   #readyAfterWait = (): void | Promise<void> => {
-    this.#waiting = false;
     if (!this.ready) return this.waitReady(this.#action); // an empty read: wait again
-  };
-  #takeAfterWait = (): Uint8Array | Promise<Uint8Array> => {
-    this.#waiting = false;
-    if (!this.ready) return this.waitAndTake(this.#want, this.#action);
-    return this.#takeReady(this.#want);
   };
 
   /** What a read returns once {@linkcode ready}: bytes, else the kept error, else EOF. */
@@ -218,11 +230,15 @@ export class Reader {
    * wait at a time: a second one gets ResourceBusy at once.
    */
   wait(action: string): Promise<void> {
-    if (this.#waiting) return this.#busy(action);
-    return this.#block(action).then(this.#waited, this.#waitFailed);
+    if (this.#readers.length > 0) return this.#busy(action);
+    return this.#block(TELL_ME, action) as Promise<void>;
   }
 
-  /** Waits (as a task) until {@linkcode ready}, then takes up to `maxbytes`: recv's slow half. */
+  /**
+   * Waits (as a task) until {@linkcode ready}, then takes up to `maxbytes`:
+   * recv's slow half. The pull that brings bytes hands them over, so the
+   * task resumes with them: one trap, no further step.
+   */
   waitAndTake(maxbytes: number, action: string): Promise<Uint8Array> {
     if (this.ready) {
       try {
@@ -231,16 +247,15 @@ export class Reader {
         return Promise.reject(error);
       }
     }
-    if (this.#waiting) return this.#busy(action);
-    this.#want = maxbytes;
-    return this.#block(action).then(this.#takeAfterWait, this.#waitFailed);
+    if (this.#readers.length > 0) return this.#busy(action);
+    return this.#block(maxbytes, action) as Promise<Uint8Array>;
   }
 
   /** Waits (as a task) until {@linkcode ready}. */
   waitReady(action: string): Promise<void> {
     if (this.ready) return Promise.resolve();
-    if (this.#waiting) return this.#busy(action);
-    return this.#block(action).then(this.#readyAfterWait, this.#waitFailed);
+    if (this.#readers.length > 0) return this.#busy(action);
+    return this.#block(TELL_ME, action).then(this.#readyAfterWait);
   }
 
   /** Throws the kept read error, once; afterwards reads see EOF. */
