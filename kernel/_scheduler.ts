@@ -195,7 +195,14 @@ export class Scheduler implements TaskScheduler {
   #timers = new TimeQueue();
   #hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #stepAside = new HostYield();
+  /** What the host timer is armed for (Infinity: not armed). */
   #hostDeadline = Infinity;
+  /**
+   * The earliest pending deadline, or earlier (a deadline that was cancelled
+   * meanwhile): the cheap test of whether anything may be due. Real clocks
+   * only; Infinity while none is pending.
+   */
+  #nextDeadline = Infinity;
   #running = false;
   /** The clock is the real monotonic one: one performance.now() reading serves deadlines and yields. */
   #realTime: boolean;
@@ -225,7 +232,11 @@ export class Scheduler implements TaskScheduler {
       });
       this.checkIdle();
     } else {
-      this.#armHost();
+      const next = this.#timers.next();
+      if (next !== undefined) {
+        this.#nextDeadline = next;
+        this.#armHost(next);
+      }
     }
   }
 
@@ -567,7 +578,7 @@ export class Scheduler implements TaskScheduler {
    * The reading also serves the switch that follows.
    */
   beforeBlock(): void {
-    if (this.#hostDeadline === Infinity) return;
+    if (this.#nextDeadline === Infinity) return;
     const real = performance.now();
     this.#seen = real;
     this.#seenAt = this.#switches;
@@ -655,7 +666,8 @@ export class Scheduler implements TaskScheduler {
   addTimer(deadline: number, target: Expirable): TimerEntry {
     const entry = this.#timers.push(deadline, target);
     if (this.#mock === undefined) {
-      if (this.#running && deadline < this.#hostDeadline) this.#armHost();
+      if (deadline < this.#nextDeadline) this.#nextDeadline = deadline;
+      if (this.#running && deadline < this.#hostDeadline) this.#armHost(deadline);
     } else {
       this.checkIdle();
     }
@@ -673,26 +685,28 @@ export class Scheduler implements TaskScheduler {
   }
 
   /**
-   * Real clocks: expires the deadlines due at `now` and re-arms the host
-   * timer for the next one. Does nothing before the earliest deadline
-   * (`#hostDeadline`, Infinity while no timer is armed).
+   * Real clocks, while the kernel is busy: expires the deadlines due at
+   * `now`. Does nothing before the earliest deadline (`#nextDeadline`).
+   * The host timer is left alone if it is armed: armed for a deadline that
+   * has passed, it fires at the event loop's next turn and re-arms itself
+   * for the next deadline. Re-arming it here instead cost a clearTimeout
+   * and a setTimeout each time a few deadlines came due (measured: 11k
+   * re-arms for 20k tasks sleeping 1 ms).
    */
   #fireDue(now: number): void {
-    if (now < this.#hostDeadline) return;
+    if (now < this.#nextDeadline) return;
     this.#runTimers(now);
-    this.#armHost();
+    const next = this.#timers.next() ?? Infinity;
+    this.#nextDeadline = next;
+    if (this.#hostDeadline === Infinity && next !== Infinity) this.#armHost(next);
   }
 
-  #armHost(): void {
+  /** Arms the host timer for `deadline` (replacing the one armed, if any). */
+  #armHost(deadline: number): void {
     if (!this.#running) return;
-    const next = this.#timers.next();
-    if (next === this.#hostDeadline) return;
     if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
-    this.#hostTimer = undefined;
-    this.#hostDeadline = Infinity;
-    if (next === undefined) return;
-    this.#hostDeadline = next;
-    const ms = Math.max(0, Math.ceil((next - this.clock.now()) * 1000));
+    this.#hostDeadline = deadline;
+    const ms = Math.max(0, Math.ceil((deadline - this.clock.now()) * 1000));
     this.#hostTimer = outsideTasks(() => setTimeout(this.#onHostTimer, ms));
   }
 
@@ -701,7 +715,9 @@ export class Scheduler implements TaskScheduler {
     this.#hostDeadline = Infinity;
     // Unconditional: the timer is for exactly this (and may fire a hair early).
     this.#runTimers(this.clock.now());
-    this.#armHost();
+    const next = this.#timers.next() ?? Infinity;
+    this.#nextDeadline = next;
+    if (next !== Infinity) this.#armHost(next);
     this.#dispatchIfFree();
   };
 

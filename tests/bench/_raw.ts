@@ -49,8 +49,17 @@ async function runTask(task: RawTask, body: (i: number) => Promise<number>): Pro
  * becoming an unhandled rejection), then each joined by awaiting the runner
  * and reading the record. A bare async call ({@linkcode spawnJoin}) has no
  * context to enter and no outcome to keep.
+ *
+ * The spawning loop runs inside a parent record's context, as every spawn
+ * does (a task spawns its children): in Deno 2.9 entering a context from
+ * inside another costs about twice as much as from the empty root context
+ * (the new frame copies the parent's), ~0.55 us against ~0.25 us.
  */
-export async function spawnJoinAls(n = SIZES.spawn): Promise<number> {
+export function spawnJoinAls(n = SIZES.spawn): Promise<number> {
+  return taskContext.run(new RawTask(-1), spawnJoinAlsInside, n);
+}
+
+async function spawnJoinAlsInside(n: number): Promise<number> {
   const t0 = performance.now();
   const tasks = new Array<RawTask>(n);
   for (let i = 0; i < n; i++) {

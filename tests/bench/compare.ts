@@ -164,7 +164,7 @@ function rows(api: CurioApi | undefined): RowSpec[] {
     {
       id: "spawnAls",
       what:
-        "the spawn+join workload above; raw: the fair floor for a task that knows it is one (as currentTask() does): a record per task, entered with AsyncLocalStorage.run around a runner that awaits the body and keeps its outcome on the record, then joined by awaiting the runner and reading the record",
+        "the spawn+join workload above; raw: the fair floor for a task that knows it is one (as currentTask() does): a record per task, entered with AsyncLocalStorage.run around a runner that awaits the body and keeps its outcome on the record, then joined by awaiting the runner and reading the record; the loop runs inside a parent record's context, as a task spawns its children (entering a context from inside another costs Deno about twice as much as from the root)",
       title: `spawn+join ${SIZES.spawn / 1000}k tasks, floor: AsyncLocalStorage.run`,
       kind: "rate",
       unit: "tasks/s",
