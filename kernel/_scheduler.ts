@@ -578,11 +578,30 @@ export class Scheduler implements TaskScheduler {
    * The reading also serves the switch that follows.
    */
   beforeBlock(): void {
-    if (this.#nextDeadline === Infinity) return;
+    if (this.#nextDeadline === Infinity) {
+      this.#blockNow = undefined;
+      return;
+    }
     const real = performance.now();
     this.#seen = real;
     this.#seenAt = this.#switches;
-    this.#fireDue(this.#realTime ? real / 1000 : this.clock.now());
+    const now = this.#realTime ? real / 1000 : this.clock.now();
+    this.#blockNow = now;
+    this.#fireDue(now);
+  }
+
+  /** The kernel clock as beforeBlock() just read it, if it did (see blockTime). */
+  #blockNow: number | undefined = undefined;
+
+  /**
+   * The kernel clock for the blocking operation being set up right now: the
+   * reading beforeBlock() took a moment ago when it took one (a sleep then
+   * reads the clock once, not twice: ~110 ns each), else a fresh one.
+   */
+  blockTime(): number {
+    const now = this.#blockNow;
+    this.#blockNow = undefined;
+    return now ?? this.clock.now();
   }
 
   /**

@@ -270,7 +270,7 @@ export function suspendOn<T>(task: TaskCore, state: string, promise: PromiseLike
 /** Registers `trap` to be woken after `seconds` on the task's kernel clock. */
 export function armSleep(trap: Trap<void>, seconds: number): void {
   const sched = trap.task.sched;
-  trap.cleanup = sched.addTimer(sched.clock.now() + seconds, trap);
+  trap.cleanup = sched.addTimer(sched.blockTime() + seconds, trap);
 }
 
 // ---------------------------------------------------------------------------
@@ -554,6 +554,8 @@ export interface TaskScheduler {
   release(task: TaskCore): void;
   /** Called before a task blocks: fires deadlines that passed meanwhile. */
   beforeBlock(): void;
+  /** The kernel clock for the operation blocking now (suspend's arm): beforeBlock's reading, if fresh. */
+  blockTime(): number;
   /** Checks whether every task is blocked (MockClock autojump). */
   checkIdle(): void;
   /** Schedules `target` to expire at `deadline` on the kernel clock. */
