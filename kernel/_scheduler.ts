@@ -189,6 +189,11 @@ export class Scheduler implements TaskScheduler {
   /** True while the kernel lets the event loop run: the ready queue waits. */
   #yielding = false;
   #lastYield = performance.now();
+  /**
+   * The ready queue ran empty since `#lastYield`: the kernel went idle, so
+   * Deno's event loop had its turn (and polled I/O) without a step aside.
+   */
+  #wentIdle = false;
   /** True while expired timers fire: their wakes queue, the caller dispatches after. */
   #firing = false;
   #checkArmed = false;
@@ -607,7 +612,9 @@ export class Scheduler implements TaskScheduler {
   /**
    * Hands the kernel to the next runnable. Every few switches the kernel
    * looks at the time (or reuses beforeBlock's reading): expired deadlines
-   * fire, and after YIELD_MS of switching it lets the event loop run first.
+   * fire, and after YIELD_MS of switching without once running out of
+   * ready tasks (when the event loop gets its turn anyway) it lets the
+   * event loop run first.
    */
   #next(): void {
     if (this.#yielding) return;
@@ -618,17 +625,21 @@ export class Scheduler implements TaskScheduler {
       real = performance.now();
       if (this.#mock === undefined) this.#fireDue(this.#realTime ? real / 1000 : this.clock.now());
     }
-    if (
-      real !== undefined && real - this.#lastYield > YIELD_MS &&
-      this.#ready.length + this.#urgent.length > 0
-    ) {
-      this.#yielding = true;
-      outsideTasks(() => this.#stepAside.stepAside(this.#endYield));
-      return;
+    if (real !== undefined && real - this.#lastYield > YIELD_MS) {
+      if (this.#wentIdle) {
+        // Busy for a while, but not without a break: no need to step aside.
+        this.#lastYield = real;
+        this.#wentIdle = false;
+      } else if (this.#ready.length + this.#urgent.length > 0) {
+        this.#yielding = true;
+        outsideTasks(this.#doStepAside);
+        return;
+      }
     }
     for (;;) {
       const item = this.#urgent.length > 0 ? this.#urgent.pop() : this.#pick();
       if (item === undefined) {
+        this.#wentIdle = true;
         this.checkIdle();
         return;
       }
@@ -642,8 +653,11 @@ export class Scheduler implements TaskScheduler {
     }
   }
 
+  #doStepAside = (): void => this.#stepAside.stepAside(this.#endYield);
+
   #endYield = (): void => {
     this.#yielding = false;
+    this.#wentIdle = false;
     this.#lastYield = performance.now();
     if (this.#mock === undefined) this.#fireDue(this.clock.now());
     this.#dispatchIfFree();
