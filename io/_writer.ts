@@ -12,7 +12,7 @@
 //   the next operation on the socket or stream has started (that operation
 //   waits for the in-flight write) or after `flush()`.
 
-import { _futureWait } from "../kernel/traps.ts";
+import { _futureWait, _rescheduleTasks, _waitOnQueue, KernelQueue } from "../kernel/traps.ts";
 import { CancelledError, ResourceBusy } from "../kernel/errors.ts";
 
 /** Writes some bytes of `data` and resolves with how many, Deno style. */
@@ -57,12 +57,17 @@ export class Writer {
   // Bound once: no closures allocated per write on the hot path.
   #onDone = (n: number): number => {
     this.#inflight = undefined;
+    if (this.#writers.length > 0) void _rescheduleTasks(this.#writers, 1, n);
     return n;
   };
   #onFail = (error: unknown): WriteFailed => {
     this.#inflight = undefined;
-    return new WriteFailed(error);
+    const failed = new WriteFailed(error);
+    if (this.#writers.length > 0) void _rescheduleTasks(this.#writers, 1, failed);
+    return failed;
   };
+  /** The task in sendAll waiting for its write (at most one). */
+  #writers = new KernelQueue();
 
   /**
    * @param write The raw write.
@@ -111,18 +116,11 @@ export class Writer {
   }
 
   /**
-   * Writes all of `data` (as a task), or one raw write's worth if `once`;
-   * resolves with the count (`undefined` unless `count`).
-   * On cancellation the error carries the count of bytes written as
-   * `countKey` (default: the one given to the constructor; see the module
-   * notes): a stream's `write` over a socket says `bytesWritten`, the
-   * socket's own `sendall` says `bytesSent`.
-   */
-  /**
    * `writeAll(data, action, false, false)` (sendall) with a hot path: when
-   * no raw write is in flight, the write starts at once and the task blocks
-   * on it through bound callbacks, no async frame. A short write goes on in
-   * writeAll, which also counts the bytes a cancel leaves sent.
+   * no raw write is in flight, the write starts at once, the task waits in
+   * `#writers`, and the write's completion wakes it with its result: no
+   * async frame, no closure. A short write goes on in writeAll, which also
+   * counts the bytes a cancel leaves sent.
    */
   sendAll(data: Uint8Array, action: string): Promise<void> {
     if (this.#waiting || this.#inflight !== undefined || data.length === 0) {
@@ -133,7 +131,8 @@ export class Writer {
     this.#action = action;
     const mine = this.start(data);
     this.#mine = mine;
-    return _futureWait(mine, "WRITE_WAIT").then(this.#sent, this.#sendFailed);
+    const woken = _waitOnQueue(this.#writers, "WRITE_WAIT") as Promise<number | WriteFailed>;
+    return woken.then(this.#sent, this.#sendFailed);
   }
 
   // sendAll's state while its task waits (one writer at a time: #waiting).
@@ -163,6 +162,15 @@ export class Writer {
     throw error;
   };
 
+  /**
+   * Writes all of `data` (as a task), or one raw write's worth if `once`;
+   * resolves with the count (`undefined` unless `count`).
+   * On cancellation the error carries the count of bytes written as
+   * `countKey` (default: the one given to the constructor; see the module
+   * notes): a stream's `write` over a socket says `bytesWritten`, the
+   * socket's own `sendall` says `bytesSent`. `sent` bytes of `data` went
+   * out already (sendAll's first write was short).
+   */
   async writeAll(
     data: Uint8Array,
     action: string,
