@@ -67,7 +67,9 @@ export function markdown(rows: RowResult[], machine: string, command: string): s
   const lines: string[] = [];
   lines.push("# Benchmarks: curio vs raw Deno, Effection 4 and Effect 4", "");
   lines.push(`Machine: ${machine}`, "");
-  lines.push(`Command: \`${command}\` (medians of alternating rounds; all in one process, except`);
+  lines.push(
+    `Command: \`${command}\` (medians of alternating rounds after two warm-up rounds; all in one process, except`,
+  );
   lines.push("memory, measured in a fresh process per implementation after a forced GC).", "");
   lines.push(
     "Ratios are to raw Deno in the same run, higher is better (for memory: raw bytes / bytes).",

@@ -3,7 +3,7 @@
 // ratios to raw. Writes docs/bench/results.md and docs/bench/chart.svg and
 // prints the table; progress goes to stderr.
 //
-// Options: --rounds=N (default 5), --rows=spawn,queue,... (default all),
+// Options: --rounds=N (default 7), --rows=spawn,queue,... (default all),
 // --no-write (print only). Rows whose curio API has not landed are reported
 // as "not available yet" rather than failing the run.
 //
@@ -22,6 +22,12 @@ type Workload = () => Promise<number>;
 
 /** Past this much time in one row, an implementation runs no further rounds. */
 const ROW_BUDGET_MS = 8_000;
+/**
+ * Warm-up rounds per implementation and row, not measured: V8 optimizes a
+ * kernel's many small functions over a few runs (curio's first Queue round
+ * ran at 0.55-0.75 of its later ones), the same for every implementation.
+ */
+const WARMUPS = 2;
 /** A warm-up round slower than this counts as a measured round. */
 const SLOW_ROUND_MS = 2_000;
 
@@ -383,9 +389,10 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
   const failed = new Set<Impl>();
   const spent = new Map<Impl, number>(impls.map((impl) => [impl, 0]));
   const rss = new Map<Impl, number[]>(impls.map((impl) => [impl, []]));
-  const total = spec.kind === "bytes" ? Math.min(rounds, 3) : rounds + 1; // +1 warm-up
+  const warmups = spec.kind === "rate" ? WARMUPS : 0;
+  const total = spec.kind === "bytes" ? Math.min(rounds, 3) : rounds + warmups;
   for (let round = 0; round < total; round++) {
-    const warmup = spec.kind === "rate" && round === 0;
+    const warmup = round < warmups;
     // Alternate the order so no implementation always runs first.
     const order = impls.map((_, i) => impls[(i + round) % impls.length]!);
     for (const impl of order) {
@@ -407,7 +414,9 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
         // A round this slow is warm by itself: keep it rather than run another.
         if (!warmup || performance.now() - t0 > SLOW_ROUND_MS) samples.get(impl)!.push(value);
         progress(
-          `  ${spec.id} ${impl.padEnd(9)} ${warmup ? "warm-up" : `round ${round}/${total - 1}`}: ${
+          `  ${spec.id} ${impl.padEnd(9)} ${
+            warmup ? "warm-up" : `round ${round - warmups + 1}/${total - warmups}`
+          }: ${
             spec.kind === "bytes"
               ? `${value.toFixed(0)} B/task`
               : `${value.toFixed(0)} ${spec.unit}`
@@ -442,7 +451,7 @@ async function main(): Promise<void> {
     await memoryChild(child as Impl);
     return;
   }
-  const rounds = Number(arg("rounds") ?? 5);
+  const rounds = Number(arg("rounds") ?? 7);
   const only = arg("rows")?.split(",");
   const write = !Deno.args.includes("--no-write");
 
@@ -493,7 +502,7 @@ async function main(): Promise<void> {
   progress(`done in ${seconds} s`);
 
   const where = await machine();
-  const command = `deno task bench:compare${rounds === 5 ? "" : ` --rounds=${rounds}`}`;
+  const command = `deno task bench:compare${rounds === 7 ? "" : ` --rounds=${rounds}`}`;
   console.log(`\n${where}\n`);
   console.log(textTable(results));
   if (write) {
