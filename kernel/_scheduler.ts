@@ -282,8 +282,8 @@ export class Scheduler implements TaskScheduler {
     parent?: TaskCore,
     nameFrom?: NameSource,
   ): TaskCore {
-    const core = this.#create(fn, name, daemon, isMain, nameFrom);
-    if (parent !== undefined) core.parentId = parent.id;
+    const parentId = parent !== undefined ? parent.id : context.getStore()?.id;
+    const core = this.#create(fn, name, daemon, isMain, parentId, nameFrom);
     if (this.holder === undefined && !this.#yielding) {
       this.#hold(core);
       this.#run(core);
@@ -309,7 +309,7 @@ export class Scheduler implements TaskScheduler {
     wrap: (core: TaskCore) => T,
     nameFrom?: NameSource,
   ): Promise<T> {
-    const core = this.#create(fn, name, daemon, false, nameFrom);
+    const core = this.#create(fn, name, daemon, false, parent.id, nameFrom);
     const task = wrap(core);
     if (this.holder === parent || (this.holder === undefined && !this.#yielding)) {
       // The common case: the child blocks in the synchronous part of its
@@ -357,11 +357,12 @@ export class Scheduler implements TaskScheduler {
     name: string | undefined,
     daemon: boolean,
     isMain: boolean,
+    parentId: number | undefined,
     nameFrom?: NameSource,
   ): TaskCore {
     const core = new TaskCore(this, fn, name, daemon, nameFrom);
     core.isMain = isMain;
-    core.parentId = context.getStore()?.id;
+    core.parentId = parentId;
     this.tasks.add(core);
     if (!daemon) this.nonDaemon++;
     return core;
