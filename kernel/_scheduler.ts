@@ -25,7 +25,7 @@ import { TaskList } from "./_task_list.ts";
 import { context, type Runnable, TaskCore, type TaskScheduler } from "./_task_core.ts";
 import { type Clock, MockClock, monotonicClock } from "./clock.ts";
 import { CancelledError, TaskTimeout } from "./errors.ts";
-import { type Expirable, TimeQueue, type TimerEntry } from "./_time_queue.ts";
+import { type Expirable, TimeQueue, TimerEntry } from "./_time_queue.ts";
 
 /** How long (ms) shutdown waits for a cancelled task stuck in a foreign promise before abandoning it. */
 const ABANDON_AFTER_MS = 1000;
@@ -439,7 +439,7 @@ export class Scheduler implements TaskScheduler {
     // A cancelled task's deadlines never fire (curio): its cleanup may block
     // without a timeout swallowing the cancel.
     for (const block of task.timeouts) {
-      block.entry?.cancel();
+      block.cancel();
       block.abort(error);
     }
     task.abortSignal(error);
@@ -698,14 +698,21 @@ export class Scheduler implements TaskScheduler {
   // --- time --------------------------------------------------------------
 
   addTimer(deadline: number, target: Expirable): TimerEntry {
-    const entry = this.#timers.push(deadline, target);
+    const entry = new TimerEntry(deadline, target);
+    this.armTimer(entry);
+    return entry;
+  }
+
+  /** Schedules `entry` (its own target, or another's) to expire at its deadline. */
+  armTimer(entry: TimerEntry): void {
+    const deadline = entry.deadline;
+    this.#timers.insert(entry);
     if (this.#mock === undefined) {
       if (deadline < this.#nextDeadline) this.#nextDeadline = deadline;
       if (this.#running && deadline < this.#hostDeadline) this.#armHost(deadline);
     } else {
       this.checkIdle();
     }
-    return entry;
   }
 
   /** Expires every deadline up to `now`; the wakes queue (the caller dispatches). */

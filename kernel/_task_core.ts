@@ -276,10 +276,12 @@ export function armSleep(trap: Trap<void>, seconds: number): void {
 // ---------------------------------------------------------------------------
 // Timeouts
 
-/** One `timeoutAfter` block of one task. */
-export class TimeoutBlock implements Expirable {
+/**
+ * One `timeoutAfter` block of one task. It is its own entry in the kernel's
+ * deadline heap (one object per block, not two).
+ */
+export class TimeoutBlock extends TimerEntry implements Expirable {
   expired = false;
-  entry: TimerEntry | undefined = undefined;
   /** The block's AbortSignal (`currentSignal()` inside it), created on first use. */
   #abort: AbortController | undefined = undefined;
   /** Why the block's signal aborted (a timeout here or further out, a cancel). */
@@ -291,9 +293,11 @@ export class TimeoutBlock implements Expirable {
    */
   constructor(
     readonly task: TaskCore,
-    readonly deadline: number,
+    deadline: number,
     readonly seconds: number | undefined,
-  ) {}
+  ) {
+    super(deadline);
+  }
 
   /** The TaskTimeout this block raises, in the words the user asked for it. */
   timeout(): TaskTimeout {
@@ -467,7 +471,7 @@ export class TaskCore {
   dropWaits(): void {
     if (this.trap !== undefined) { for (const trap of this.traps) trap.abandon(); }
     if (this.timeouts.length > 0) {
-      for (const block of this.timeouts) block.entry?.cancel();
+      for (const block of this.timeouts) block.cancel();
       this.timeouts = NO_TIMEOUTS;
     }
     this.pending = undefined;
@@ -560,6 +564,8 @@ export interface TaskScheduler {
   checkIdle(): void;
   /** Schedules `target` to expire at `deadline` on the kernel clock. */
   addTimer(deadline: number, target: Expirable): TimerEntry;
+  /** Schedules `entry` to expire at its deadline (an entry that is its own target). */
+  armTimer(entry: TimerEntry): void;
   /** Raises `error` in `task` where it is blocked, or at its next blocking operation. */
   interrupt(task: TaskCore, error: CancelledError): void;
   /** Asks `task` to cancel; false if it had already terminated. */
@@ -602,7 +608,7 @@ export function enterTimeout(
   // A one-element literal: push() onto [] would grow a 17-slot store per task.
   if (task.timeouts === NO_TIMEOUTS) task.timeouts = [block];
   else task.timeouts.push(block);
-  block.entry = task.sched.addTimer(deadline, block);
+  task.sched.armTimer(block);
   return block;
 }
 
@@ -614,12 +620,23 @@ export function enterTimeout(
  */
 export function exitTimeout(block: TimeoutBlock): void {
   const task = block.task;
-  const stack = task.timeouts;
-  const i = stack.lastIndexOf(block);
-  if (i !== -1) stack.splice(i, 1);
-  if (stack.length === 0) task.timeouts = NO_TIMEOUTS;
-  block.entry?.cancel();
-  const expired = stack.find((b) => b.expired);
+  let stack = task.timeouts;
+  if (stack.length === 1 && stack[0] === block) {
+    // The usual case, one block: no splice (it allocates) and nothing left to search.
+    stack = task.timeouts = NO_TIMEOUTS;
+  } else {
+    const i = stack.lastIndexOf(block);
+    if (i !== -1) stack.splice(i, 1);
+    if (stack.length === 0) stack = task.timeouts = NO_TIMEOUTS;
+  }
+  block.cancel();
+  let expired: TimeoutBlock | undefined;
+  for (const b of stack) {
+    if (b.expired) {
+      expired = b;
+      break;
+    }
+  }
   if (expired === undefined) {
     if (task.pending instanceof TaskTimeout) task.pending = undefined;
   } else if (task.pending === undefined && task.cancelError === undefined) {

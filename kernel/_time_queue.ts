@@ -15,17 +15,21 @@ export interface Expirable {
 /** A scheduled deadline; `cancel()` it when it is no longer wanted. */
 export class TimerEntry {
   dead = false;
-  constructor(
-    readonly deadline: number,
-    readonly seq: number,
-    readonly target: Expirable,
-    readonly queue: TimeQueue,
-  ) {}
+  /** Tie-breaker between equal deadlines: insertion order (set by TimeQueue). */
+  seq = 0;
+  /** The queue the entry is in, once inserted. */
+  queue: TimeQueue | undefined = undefined;
+  /** What expires: `target`, or the entry itself (a subclass, as a timeout block is). */
+  readonly target: Expirable;
+
+  constructor(readonly deadline: number, target?: Expirable) {
+    this.target = target ?? (this as unknown as Expirable);
+  }
 
   cancel(): void {
     if (this.dead) return;
     this.dead = true;
-    this.queue.entryDied();
+    this.queue?.entryDied();
   }
 }
 
@@ -43,12 +47,19 @@ export class TimeQueue {
   }
 
   push(deadline: number, target: Expirable): TimerEntry {
-    const entry = new TimerEntry(deadline, this.#seq++, target, this);
+    const entry = new TimerEntry(deadline, target);
+    this.insert(entry);
+    return entry;
+  }
+
+  /** Inserts an entry made by the caller (a TimerEntry subclass). */
+  insert(entry: TimerEntry): void {
+    entry.seq = this.#seq++;
+    entry.queue = this;
     this.#live++;
     const heap = this.#heap;
     heap.push(entry);
     this.#up(heap.length - 1);
-    return entry;
   }
 
   entryDied(): void {
