@@ -78,3 +78,43 @@ Deno.test("the default clock is monotonic seconds", async () => {
     assert((await clock()) >= k + 0.004);
   });
 });
+
+Deno.test("real clock: deadlines that come due while the kernel is busy all fire, never early, in deadline order", async () => {
+  // A spinner keeps the kernel switching, so the deadlines are found due by
+  // the kernel's own look at the clock rather than by the host timer.
+  const woke: { deadline: number; at: number }[] = [];
+  await run(async () => {
+    let done = false;
+    const spinner = await spawn(async () => {
+      while (!done) await sleep(0);
+    });
+    const sleepers = [];
+    for (let i = 0; i < 40; i++) {
+      const seconds = 0.001 * (1 + (i % 8));
+      sleepers.push(
+        await spawn(async () => {
+          const deadline = (await clock()) + seconds;
+          await sleep(seconds);
+          woke.push({ deadline, at: await clock() });
+        }),
+      );
+    }
+    for (const t of sleepers) await t.join();
+    done = true;
+    await spinner.join();
+  });
+  assert.equal(woke.length, 40, "every sleeper woke");
+  for (const { deadline, at } of woke) {
+    assert.ok(at >= deadline - 1e-9, `a sleeper woke ${deadline - at} s before its deadline`);
+  }
+  // The recorded deadline is read a hair before sleep() computes its own,
+  // so only a gap larger than that slack would be a wrong order.
+  for (let k = 1; k < woke.length; k++) {
+    assert.ok(
+      woke[k - 1]!.deadline <= woke[k]!.deadline + 0.0005,
+      `sleeper ${k - 1} (deadline ${woke[k - 1]!.deadline}) woke before sleeper ${k} (deadline ${
+        woke[k]!.deadline
+      }): out of deadline order`,
+    );
+  }
+});

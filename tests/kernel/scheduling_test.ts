@@ -190,6 +190,38 @@ Deno.test("rule 4: a child that finishes in its first cycle lets the parent resu
   assert.deepEqual(trace, ["child done", "parent sees terminated=true", "ready task"]);
 });
 
+Deno.test("rule 4: a plain function that returns a value (or throws) ends its task inside spawn()", async () => {
+  const trace: string[] = [];
+  await run(async () => {
+    await spawn(async () => {
+      await sleep(0);
+      trace.push("ready task");
+    });
+    const value = await spawn(() => {
+      trace.push("sync child runs");
+      return 42;
+    });
+    trace.push(`parent: terminated=${value.terminated}`);
+    assert.equal(
+      await value.join(),
+      42,
+      "the value a plain function returned is the task's result",
+    );
+    const thrown = await spawn(() => {
+      throw new RangeError("boom");
+    }, { name: "thrower" });
+    trace.push(`parent: thrower terminated=${thrown.terminated}`);
+    await assert.rejects(thrown.join(), (error: Error) => error.cause instanceof RangeError);
+    await sleep(0);
+  }, { ...virtual(), logErrors: false });
+  assert.deepEqual(trace, [
+    "sync child runs",
+    "parent: terminated=true",
+    "parent: thrower terminated=true",
+    "ready task",
+  ]);
+});
+
 Deno.test("rule 5: a task awaiting a foreign promise loses the kernel; the others go on", async () => {
   const trace: string[] = [];
   await run(async () => {
