@@ -42,7 +42,7 @@ const SWITCH_CHECK = 16;
  * by the context). `AsyncLocalStorage.exit` does not do this in Deno 2.9.
  */
 function outsideTasks<T>(arm: () => T): T {
-  return context.run(undefined as unknown as TaskCore, arm);
+  return context.run(undefined, arm);
 }
 
 /** What Scheduler needs from KernelOptions (see kernel.ts). */
@@ -400,6 +400,9 @@ export class Scheduler implements TaskScheduler {
       core.exception = value;
     }
     core.dropWaits();
+    // Its leftover continuations now run as no task's code; an abandoned
+    // task's keep it, to say why kernel calls fail there.
+    if (!core.abandoned) core.ref.core = undefined;
     this.tasks.delete(core);
     if (!ok && !(value instanceof CancelledError)) this.#reportCrash(core, value);
     core.finished();
