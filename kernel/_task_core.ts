@@ -370,6 +370,15 @@ export class TimeoutBlock extends TimerEntry implements Expirable {
 // Tasks
 
 let nextTaskId = 1;
+
+// TaskCore's flags.
+const TERMINATED = 1;
+const FAILED = 2;
+const SIGNAL_USED = 4;
+const FOREIGN_REPORTED = 8;
+const ABANDONED = 16;
+const IS_MAIN = 32;
+const DAEMON = 64;
 const NO_TIMEOUTS: TimeoutBlock[] = Object.freeze([]) as unknown as TimeoutBlock[];
 
 /** A task's private state. `Task` (task.ts) is its public face. */
@@ -377,8 +386,8 @@ export class TaskCore {
   readonly id: number = nextTaskId++;
   state = "READY";
   cycles = 0;
-  terminated = false;
-  failed = false;
+  /** TERMINATED, FAILED, ...: the task's yes/no facts in one small integer (one field, not seven). */
+  #flags = 0;
   result: unknown = undefined;
   exception: unknown = undefined;
   /**
@@ -394,12 +403,6 @@ export class TaskCore {
   pending: CancelledError | undefined = undefined;
   /** The CancelledError of the task's cancel, once asked for. */
   cancelError: CancelledError | undefined = undefined;
-  /** Someone asked for one of the task's AbortSignals (task.signal, currentSignal()). */
-  signalUsed = false;
-  /** The task was told once that a cancel found it awaiting a foreign promise. */
-  foreignReported = false;
-  /** Left behind at shutdown, stuck in a foreign promise: kernel operations fail at once. */
-  abandoned = false;
   /** The task's timeout blocks, outermost first. */
   timeouts: TimeoutBlock[] = NO_TIMEOUTS;
   /**
@@ -418,8 +421,6 @@ export class TaskCore {
   facade: unknown = undefined;
   /** What the task's async context holds; cleared when it ends (see TaskRef). */
   readonly ref: TaskRef = new TaskRef(this);
-  /** The task run() was given: its failure is reported by run(), not logged. */
-  isMain = false;
   /** The id of the task that spawned this one (undefined for main and kernel tasks). */
   parentId: number | undefined = undefined;
   /** The kernel's live tasks are a list through these two fields (_task_list.ts). */
@@ -435,11 +436,69 @@ export class TaskCore {
     readonly sched: TaskScheduler,
     readonly fn: () => unknown,
     name: string | undefined,
-    readonly daemon: boolean,
+    daemon: boolean,
     nameFrom?: NameSource,
   ) {
     this.#name = name;
     this.#nameFrom = nameFrom;
+    if (daemon) this.#flags = DAEMON;
+  }
+
+  #set(flag: number, on: boolean): void {
+    this.#flags = on ? this.#flags | flag : this.#flags & ~flag;
+  }
+
+  /** The task has ended (its function returned or threw, or it was abandoned). */
+  get terminated(): boolean {
+    return (this.#flags & TERMINATED) !== 0;
+  }
+  set terminated(on: boolean) {
+    this.#set(TERMINATED, on);
+  }
+
+  /** The task ended with an error (`exception`). */
+  get failed(): boolean {
+    return (this.#flags & FAILED) !== 0;
+  }
+  set failed(on: boolean) {
+    this.#set(FAILED, on);
+  }
+
+  /** Someone asked for one of the task's AbortSignals (task.signal, currentSignal()). */
+  get signalUsed(): boolean {
+    return (this.#flags & SIGNAL_USED) !== 0;
+  }
+  set signalUsed(on: boolean) {
+    this.#set(SIGNAL_USED, on);
+  }
+
+  /** The task was told once that a cancel found it awaiting a foreign promise. */
+  get foreignReported(): boolean {
+    return (this.#flags & FOREIGN_REPORTED) !== 0;
+  }
+  set foreignReported(on: boolean) {
+    this.#set(FOREIGN_REPORTED, on);
+  }
+
+  /** Left behind at shutdown, stuck in a foreign promise: kernel operations fail at once. */
+  get abandoned(): boolean {
+    return (this.#flags & ABANDONED) !== 0;
+  }
+  set abandoned(on: boolean) {
+    this.#set(ABANDONED, on);
+  }
+
+  /** The task run() was given: its failure is reported by run(), not logged. */
+  get isMain(): boolean {
+    return (this.#flags & IS_MAIN) !== 0;
+  }
+  set isMain(on: boolean) {
+    this.#set(IS_MAIN, on);
+  }
+
+  /** A daemon: the kernel does not wait for it. */
+  get daemon(): boolean {
+    return (this.#flags & DAEMON) !== 0;
   }
 
   /** The task's name: the `name` option, else worked out from its function when first read. */
