@@ -399,12 +399,6 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
       if (failed.has(impl)) continue;
       // A slow implementation gets fewer rounds, so the whole run stays short.
       if (spent.get(impl)! > ROW_BUDGET_MS && samples.get(impl)!.length > 0) continue;
-      // Start every round on a collected heap: the garbage an earlier round
-      // left (Effect's and Effection's are large) must not be collected on
-      // the next implementation's time. A Queue round of ~20 ms measured
-      // 0.18 M items/s against 2-3 M in its neighbours when a major GC
-      // landed in it.
-      if (spec.kind === "rate" && typeof gc === "function") gc();
       const t0 = performance.now();
       try {
         let value: number;
