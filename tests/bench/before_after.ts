@@ -72,6 +72,12 @@ const rows: Row[] = [
     curio: (c) => curio.timeouts(c),
   },
   {
+    title: "sleepers 1 ms",
+    ops: SIZES.sleepers,
+    raw: () => raw.sleepers(),
+    curio: (c) => curio.sleepers(c),
+  },
+  {
     title: "sleep(0) switches",
     ops: 2 * SIZES.switches,
     raw: () => raw.switches(),
