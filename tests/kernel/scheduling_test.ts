@@ -390,3 +390,26 @@ Deno.test("KernelOptions.schedule must be { seed: integer }", () => {
   assert.throws(() => new Kernel({ schedule: 3 as never }), TypeError);
   new Kernel({ schedule: { seed: 42 } });
 });
+
+Deno.test("rule 3: hundreds of ready tasks run first in, first out, cycle after cycle (the ready queue wraps and grows)", async () => {
+  const order: string[] = [];
+  await run(async () => {
+    const tasks = [];
+    for (let i = 0; i < 300; i++) {
+      tasks.push(
+        await spawn(async () => {
+          for (let cycle = 0; cycle < 3; cycle++) {
+            await sleep(0);
+            order.push(`${cycle}:${i}`);
+          }
+        }),
+      );
+    }
+    for (const t of tasks) await t.join();
+  }, virtual());
+  const expected: string[] = [];
+  for (let cycle = 0; cycle < 3; cycle++) {
+    for (let i = 0; i < 300; i++) expected.push(`${cycle}:${i}`);
+  }
+  assert.deepEqual(order, expected, "ready tasks did not run in the order they became ready");
+});

@@ -241,3 +241,22 @@ async function joinWithin(seconds: number, task: Task): Promise<void> {
     );
   });
 }
+
+Deno.test("Queue keeps FIFO order while its store wraps around and grows (puts and gets interleaved unevenly)", async () => {
+  const got: number[] = [];
+  await run(async () => {
+    const q = new Queue<number>();
+    let next = 0;
+    // Rounds of 1..40 puts then a few gets: the store's ring wraps many
+    // times and doubles several times with items still in it.
+    for (let round = 1; round <= 40; round++) {
+      for (let i = 0; i < round; i++) await q.put(next++);
+      for (let i = 0; i < Math.floor(round / 3); i++) got.push(await q.get());
+    }
+    while (!q.empty()) got.push(await q.get());
+  });
+  assert.equal(got.length, 820, "every item put came out");
+  got.forEach((value, i) =>
+    assert.equal(value, i, `item ${i} came out as ${value}: FIFO order lost`)
+  );
+});
