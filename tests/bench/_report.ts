@@ -19,9 +19,10 @@ export interface RowResult {
   what: string;
 }
 
-/** The goal as a ratio to raw (memory: raw bytes / 1.5 KB), if it can be read. */
+/** The goal as a ratio to raw (memory: raw bytes / the goal's KB, or 1 for "≤ raw"), if it can be read. */
 export function goalRatio(row: RowResult): number | undefined {
   if (row.kind === "bytes") {
+    if (/≤\s*raw/.test(row.goal)) return 1;
     const kb = Number(row.goal.match(/([\d.]+)\s*KB/)?.[1]);
     const r = row.values.raw;
     return r === undefined || !kb ? undefined : r / (kb * 1024);
