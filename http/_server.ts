@@ -2,20 +2,24 @@
  * The running server behind `httpServer`: Deno's callbacks on one side,
  * the server task and its request tasks on the other.
  *
- * Why a queue. Deno calls the handler from a host callback, outside any
- * task, where nothing can be spawned or cancelled. The callback only puts
- * the request into an unbounded `Queue` (which works from callbacks) and
- * returns a promise of the response; the server task takes requests from
- * the queue in arrival order and spawns one task per request. Client
- * disconnects travel the same queue as cancel orders, so an order can never
- * overtake the request it is about: by the time the server task reads it,
- * the request's task exists. The server task turns each order into a short
- * task that cancels the request's task and waits for it (the server task
- * itself never waits on a request). The signal watcher ends the serving the
- * same way, with a stop item; cancelling the server task ends it at its
+ * Requests. Deno calls the handler from a host callback, outside any task.
+ * The callback starts the request's task right there, as a child of the
+ * server task (`childSpawner`, kernel/host_spawn.ts): its first cycle runs
+ * at once unless another task holds the kernel, in which case it waits its
+ * turn in the ready queue. A handler that answers without blocking has
+ * answered when the callback returns, and Deno gets the `Response` itself;
+ * otherwise Deno gets a promise of it (`Exchange.answer`).
+ *
+ * Why a queue for the rest. Client disconnects, the signal watcher's stop
+ * and Deno's `finished` reach the server task as items of an unbounded
+ * `Queue` (which works from callbacks). A disconnect becomes a cancel
+ * order; the request's task exists by then (the callback set it before it
+ * returned), and the server task turns the order into a short task that
+ * cancels the request's task and waits for it (the server task itself
+ * never waits on a request). Cancelling the server task ends it at its
  * `get()`.
  *
- * Why plain `spawn` for requests. The request tasks are the server task's
+ * Why not a task group for requests. The request tasks are the server task's
  * children, kept in `#live`; like a task group's members they never outlive
  * it: at shutdown the ones still running are cancelled (newest first) and
  * awaited before `httpServer` returns. A `TaskGroup` member costs about 3 µs

@@ -9,7 +9,8 @@
 //   buffer, whether or not a task is still waiting for it;
 // - a task that reads takes bytes from the buffer; only when the buffer is
 //   empty does it block, waiting for the in-flight pull (starting one if none
-//   is running);
+//   is running), and the pull that brings bytes hands them to it: waking is
+//   a commitment, so a cancel that comes after cannot lose them;
 // - a task cancelled while waiting leaves the pull running: its bytes are in
 //   the buffer for the next read. Nothing is dropped or reordered.
 //

@@ -14,7 +14,9 @@
 //   the ready queue goes on.
 // - Every half millisecond of switching, the kernel steps aside and lets
 //   Deno's event loop poll timers and I/O before it resumes the queue, in
-//   the same order: real time may delay the queue, never reorder it.
+//   the same order: real time may delay the queue, never reorder it. A
+//   kernel that ran out of ready tasks meanwhile (the event loop had its
+//   turn then) does not.
 // - All deadlines live in one heap (_time_queue.ts) with one host timer.
 
 import { clearImmediate, setImmediate } from "node:timers";
