@@ -7,6 +7,7 @@
 
 import type { Task } from "../kernel/task.ts";
 import type { TaskNamer } from "../kernel/host_spawn.ts";
+import type { Linked } from "../kernel/linked_list.ts";
 
 /** Where an exchange reports a cancel request (a host callback: it must not block). */
 export interface CancelSink {
@@ -26,11 +27,11 @@ export interface CancelSink {
  * body cancelled by Deno) calls `abort()`, which asks the server task, once,
  * to cancel the request's task.
  */
-export class Exchange implements EventListenerObject, TaskNamer {
+export class Exchange implements EventListenerObject, TaskNamer, Linked<Exchange> {
   readonly request: Request;
   readonly info: Deno.ServeHandlerInfo<Deno.NetAddr>;
   #name: string | undefined = undefined;
-  /** Neighbours in the server's list of live exchanges (ExchangeList). */
+  /** Neighbours in the server's list of live exchanges (a LinkedList). */
   prev: Exchange | undefined = undefined;
   next: Exchange | undefined = undefined;
   /** The request's task, once started. */
@@ -146,43 +147,6 @@ export class Exchange implements EventListenerObject, TaskNamer {
 }
 
 /** An order to the server task: cancel this exchange's task. */
-/**
- * The exchanges whose task has not finished: an intrusive list through
- * their `prev`/`next` fields. A Set that goes from one entry to none and
- * back for every request reallocated its table each time (~120 B/request).
- */
-export class ExchangeList {
-  #first: Exchange | undefined = undefined;
-  /** How many exchanges are in the list. */
-  size = 0;
-
-  /** Adds an exchange that is in no list. */
-  add(exchange: Exchange): void {
-    exchange.prev = undefined;
-    exchange.next = this.#first;
-    if (this.#first !== undefined) this.#first.prev = exchange;
-    this.#first = exchange;
-    this.size++;
-  }
-
-  /** Removes an exchange of this list (once). */
-  delete(exchange: Exchange): void {
-    if (exchange.prev === undefined && this.#first !== exchange) return;
-    if (exchange.prev === undefined) this.#first = exchange.next;
-    else exchange.prev.next = exchange.next;
-    if (exchange.next !== undefined) exchange.next.prev = exchange.prev;
-    exchange.prev = exchange.next = undefined;
-    this.size--;
-  }
-
-  /** The exchanges, newest first, as they are now. */
-  values(): Exchange[] {
-    const all: Exchange[] = [];
-    for (let e = this.#first; e !== undefined; e = e.next) all.push(e);
-    return all;
-  }
-}
-
 export class CancelOrder {
   readonly exchange: Exchange;
   constructor(exchange: Exchange) {

@@ -37,7 +37,8 @@ import { TaskGroup } from "../kernel/task_group.ts";
 import { ignoreAfter, timeoutAfter } from "../kernel/timeouts.ts";
 import { SignalSet } from "../io/signal_set.ts";
 import { Queue } from "../sync/queue.ts";
-import { CancelOrder, type CancelSink, Exchange, ExchangeList } from "./_exchange.ts";
+import { LinkedList } from "../kernel/linked_list.ts";
+import { CancelOrder, type CancelSink, Exchange } from "./_exchange.ts";
 import { internalError, logFailure, unavailable } from "./_responses.ts";
 import { streamBodies } from "./_stream_body.ts";
 
@@ -73,7 +74,7 @@ export class ServerRun implements CancelSink {
   #inbox = new Queue<Item>();
   #group = new TaskGroup();
   /** Requests whose task has been spawned and has not finished. */
-  #live = new ExchangeList();
+  #live = new LinkedList<Exchange>();
   #phase: Phase = "open";
   #denoFinished = false;
   /** The cancellation (or timeout) that reached the server task, to rethrow at the end. */

@@ -23,7 +23,7 @@ import { clearImmediate, setImmediate } from "node:timers";
 import { onJump } from "./_clock_events.ts";
 import { HostYield } from "./_host_yield.ts";
 import type { NameSource } from "./_task_name.ts";
-import { TaskList } from "./_task_list.ts";
+import { LinkedList } from "./linked_list.ts";
 import { context, type Runnable, TaskCore, type TaskScheduler } from "./_task_core.ts";
 import { type Clock, MockClock, monotonicClock } from "./clock.ts";
 import { CancelledError, TaskTimeout } from "./errors.ts";
@@ -161,7 +161,7 @@ export class Scheduler implements TaskScheduler {
   /** Record where each task blocks (the monitor turns this on). */
   tracing = false;
   /** Live tasks, in creation order. */
-  readonly tasks: TaskList = new TaskList();
+  readonly tasks: LinkedList<TaskCore> = new LinkedList<TaskCore>();
   /** The public Kernel object (set by kernel.ts). */
   kernel: unknown = undefined;
   /** Live tasks blocked in at least one trap. */
@@ -510,7 +510,7 @@ export class Scheduler implements TaskScheduler {
    */
   async cancelAll(): Promise<void> {
     while (this.tasks.size > 0) {
-      const newest = this.tasks.newest();
+      const newest = this.tasks.last();
       this.requestCancel(newest!);
       await this.#doneOrAbandoned(newest!);
     }

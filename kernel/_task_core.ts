@@ -423,9 +423,9 @@ export class TaskCore {
   readonly ref: TaskRef = new TaskRef(this);
   /** The id of the task that spawned this one (undefined for main and kernel tasks). */
   parentId: number | undefined = undefined;
-  /** The kernel's live tasks are a list through these two fields (_task_list.ts). */
-  prevLive: TaskCore | undefined = undefined;
-  nextLive: TaskCore | undefined = undefined;
+  /** The kernel's live tasks are a list through these two fields (linked_list.ts). */
+  prev: TaskCore | undefined = undefined;
+  next: TaskCore | undefined = undefined;
 
   /** The `name` option, or the default name once worked out (see `name`). */
   #name: string | undefined;

@@ -208,13 +208,13 @@ export async function startMonitor(
   };
   const view: KernelView = {
     tasks: () => sched.tasks.values(),
-    task: (id) => sched.tasks.get(id),
+    task: (id) => sched.tasks.find((t) => t.id === id),
     now: () => sched.clock.now(),
     cancel: (id) => {
-      const core = sched.tasks.get(id);
+      const core = sched.tasks.find((t) => t.id === id);
       return core !== undefined && sched.requestCancel(core);
     },
-    whenDone: (id) => sched.tasks.get(id)?.whenDone() ?? Promise.resolve(),
+    whenDone: (id) => sched.tasks.find((t) => t.id === id)?.whenDone() ?? Promise.resolve(),
     running,
   };
   sched.tracing = true;
