@@ -191,11 +191,7 @@ export class Scheduler implements TaskScheduler {
       });
       this.checkIdle();
     } else {
-      const next = this.#timers.next();
-      if (next !== undefined) {
-        this.#nextDeadline = next;
-        this.#armHost(next);
-      }
+      this.#rearm();
     }
   }
 
@@ -548,7 +544,7 @@ export class Scheduler implements TaskScheduler {
     const real = performance.now();
     this.#seen = real;
     this.#seenAt = this.#switches;
-    const now = this.#realTime ? real / 1000 : this.clock.now();
+    const now = this.#kernelTime(real);
     this.#blockNow = now;
     this.#fireDue(now);
   }
@@ -581,7 +577,7 @@ export class Scheduler implements TaskScheduler {
     if (this.#seenAt === switches) real = this.#seen;
     else if ((switches & (SWITCH_CHECK - 1)) === 0) {
       real = performance.now();
-      if (this.#mock === undefined) this.#fireDue(this.#realTime ? real / 1000 : this.clock.now());
+      if (this.#mock === undefined) this.#fireDue(this.#kernelTime(real));
     }
     if (real !== undefined && real - this.#lastYield > YIELD_MS) {
       if (this.#wentIdle) {
@@ -694,9 +690,22 @@ export class Scheduler implements TaskScheduler {
   #fireDue(now: number): void {
     if (now < this.#nextDeadline) return;
     this.#runTimers(now);
+    this.#rearm();
+  }
+
+  /**
+   * After deadlines were added at start or expired: notes the earliest one
+   * left and arms the host timer for it, unless one is armed already.
+   */
+  #rearm(): void {
     const next = this.#timers.next() ?? Infinity;
     this.#nextDeadline = next;
     if (this.#hostDeadline === Infinity && next !== Infinity) this.#armHost(next);
+  }
+
+  /** The kernel clock, given a performance.now() reading just taken. */
+  #kernelTime(real: number): number {
+    return this.#realTime ? real / 1000 : this.clock.now();
   }
 
   /** Arms the host timer for `deadline` (replacing the one armed, if any). */
@@ -713,9 +722,7 @@ export class Scheduler implements TaskScheduler {
     this.#hostDeadline = Infinity;
     // Unconditional: the timer is for exactly this (and may fire a hair early).
     this.#runTimers(this.clock.now());
-    const next = this.#timers.next() ?? Infinity;
-    this.#nextDeadline = next;
-    if (next !== Infinity) this.#armHost(next);
+    this.#rearm();
     this.#dispatchIfFree();
   };
 

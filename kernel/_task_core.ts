@@ -711,14 +711,13 @@ export function enterTimeout(
 export function exitTimeout(block: TimeoutBlock): void {
   const task = block.task;
   let stack = task.timeouts;
-  if (stack.length === 1 && stack[0] === block) {
-    // The usual case, one block: no splice (it allocates) and nothing left to search.
-    stack = task.timeouts = NO_TIMEOUTS;
-  } else {
-    const i = stack.lastIndexOf(block);
-    if (i !== -1) stack.splice(i, 1);
-    if (stack.length === 0) stack = task.timeouts = NO_TIMEOUTS;
+  const i = stack.lastIndexOf(block);
+  if (i !== -1) {
+    // Usually the innermost block leaves: pop() allocates nothing, splice() an array.
+    if (i === stack.length - 1) stack.pop();
+    else stack.splice(i, 1);
   }
+  if (stack.length === 0) stack = task.timeouts = NO_TIMEOUTS;
   block.cancel();
   let expired: TimeoutBlock | undefined;
   for (const b of stack) {

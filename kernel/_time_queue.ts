@@ -46,13 +46,7 @@ export class TimeQueue {
     return this.#live;
   }
 
-  push(deadline: number, target: Expirable): TimerEntry {
-    const entry = new TimerEntry(deadline, target);
-    this.insert(entry);
-    return entry;
-  }
-
-  /** Inserts an entry made by the caller (a TimerEntry subclass). */
+  /** Inserts an entry (a TimerEntry, or a subclass that is its own target). */
   insert(entry: TimerEntry): void {
     entry.seq = this.#seq++;
     entry.queue = this;
