@@ -29,7 +29,6 @@ export function unwrap(result: number | WriteFailed): number {
   throw result.error;
 }
 
-/** Serializes raw writes and counts what they wrote. */
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -50,6 +49,7 @@ function countLater(
   });
 }
 
+/** Serializes raw writes and counts what they wrote. */
 export class Writer {
   #write: WriteSome;
   #inflight: Promise<number | WriteFailed> | undefined = undefined;
@@ -136,7 +136,7 @@ export class Writer {
   }
 
   // sendAll's state while its task waits (one writer at a time: #waiting).
-  #data: Uint8Array = new Uint8Array(0);
+  #data: Uint8Array = EMPTY;
   #action = "";
   #mine: Promise<number | WriteFailed> | undefined = undefined;
   #sent = (result: number | WriteFailed): void | Promise<void> => {

@@ -61,7 +61,6 @@ export function nameOfSource(source: NameSource): string {
 /**
  * A spawn option, known to the kernel's own callers only: the function whose
  * name is the task's default name, when spawn() is given a wrapper (as
- * TaskGroup does) rather than the user's function; or a TaskNamer, for a
- * name that costs something to work out (httpServer's `METHOD /path`).
+ * TaskGroup does) rather than the user's function.
  */
 export const nameFrom: unique symbol = Symbol("curio.nameFrom");

@@ -7,17 +7,16 @@
 // first cycle runs right there if nobody holds the kernel), as a child of the
 // server's task, without a hop through the server task.
 //
-// `nameFrom` (a spawn option, `[nameFrom]: namer`) names a task only when
-// someone reads its name: httpServer names each request's task
-// `METHOD /path`, and reading a request's URL costs more than the rest of
-// starting its task.
+// A `namer` names such a task only when someone reads its name: httpServer
+// names each request's task `METHOD /path`, and reading a request's URL
+// costs more than the rest of starting its task.
 
 import { currentCore } from "./_task_core.ts";
-import { nameFrom, type TaskNamer } from "./_task_name.ts";
+import type { TaskNamer } from "./_task_name.ts";
 import { taskOf } from "./_task_of.ts";
 import type { Task } from "./task.ts";
 
-export { nameFrom, type TaskNamer };
+export type { TaskNamer };
 
 /** Options of a task started by a {@linkcode ChildSpawner}. */
 export interface ChildOptions {

@@ -56,16 +56,13 @@ export function spawn<T>(
   try {
     checkTaskFunction(fn, "spawn task", "() => child(x)");
     const parent = currentCore("spawn a task");
-    if (options === undefined) {
-      return parent.sched.spawnFrom(parent, fn, undefined, false, taskOf<T>);
-    }
     return parent.sched.spawnFrom(
       parent,
       fn,
-      options.name,
-      options.daemon ?? false,
+      options?.name,
+      options?.daemon ?? false,
       taskOf<T>,
-      (options as { [nameFrom]?: NameSource })[nameFrom],
+      (options as { [nameFrom]?: NameSource } | undefined)?.[nameFrom],
     );
   } catch (error) {
     return Promise.reject(error);
