@@ -12,7 +12,8 @@
 //   the next operation on the socket or stream has started (that operation
 //   waits for the in-flight write) or after `flush()`.
 
-import { _futureWait, _rescheduleTasks, _waitOnQueue, KernelQueue } from "../kernel/traps.ts";
+import { _futureWait } from "../kernel/traps.ts";
+import { WaitSlot } from "../kernel/wait_slot.ts";
 import { CancelledError, ResourceBusy } from "../kernel/errors.ts";
 
 /** Writes some bytes of `data` and resolves with how many, Deno style. */
@@ -54,20 +55,31 @@ export class Writer {
   #write: WriteSome;
   #inflight: Promise<number | WriteFailed> | undefined = undefined;
   #waiting = false;
-  // Bound once: no closures allocated per write on the hot path.
   #onDone = (n: number): number => {
     this.#inflight = undefined;
-    if (this.#writers.length > 0) void _rescheduleTasks(this.#writers, 1, n);
+    if (this.#sender.waiting) this.#sendMore(n);
     return n;
   };
   #onFail = (error: unknown): WriteFailed => {
     this.#inflight = undefined;
-    const failed = new WriteFailed(error);
-    if (this.#writers.length > 0) void _rescheduleTasks(this.#writers, 1, failed);
-    return failed;
+    if (this.#sender.waiting) {
+      this.#sendEnded();
+      this.#sender.fail(error);
+    }
+    return new WriteFailed(error);
   };
-  /** The task in sendAll waiting for its write (at most one). */
-  #writers = new KernelQueue();
+  /**
+   * The task in sendAll's hot path (at most one), waiting until all of its
+   * data is written; a cancel taking it away counts what was sent.
+   */
+  #sender = new WaitSlot((error) => {
+    const sent = this.#sent;
+    this.#sendEnded();
+    if (error instanceof CancelledError) countLater(error, this.countKey, sent, this.#inflight);
+  });
+  /** sendAll's data, and how much of it raw writes have confirmed. */
+  #data: Uint8Array = EMPTY;
+  #sent = 0;
 
   /**
    * @param write The raw write.
@@ -117,10 +129,10 @@ export class Writer {
 
   /**
    * `writeAll(data, action, false, false)` (sendall) with a hot path: when
-   * no raw write is in flight, the write starts at once, the task waits in
-   * `#writers`, and the write's completion wakes it with its result: no
-   * async frame, no closure. A short write goes on in writeAll, which also
-   * counts the bytes a cancel leaves sent.
+   * no raw write is in flight, the write starts at once and the task waits
+   * in `#sender` until the writes' completions (a short write goes on from
+   * there) have written all of it; the task resumes from the wait itself,
+   * with no async frame or handler of sendAll's in between.
    */
   sendAll(data: Uint8Array, action: string): Promise<void> {
     if (this.#waiting || this.#inflight !== undefined || data.length === 0) {
@@ -128,39 +140,28 @@ export class Writer {
     }
     this.#waiting = true;
     this.#data = data;
-    this.#action = action;
-    const mine = this.start(data);
-    this.#mine = mine;
-    const woken = _waitOnQueue(this.#writers, "WRITE_WAIT") as Promise<number | WriteFailed>;
-    return woken.then(this.#sent, this.#sendFailed);
+    this.#sent = 0;
+    this.start(data);
+    return this.#sender.wait("WRITE_WAIT") as Promise<void>;
   }
 
-  // sendAll's state while its task waits (one writer at a time: #waiting).
-  #data: Uint8Array = EMPTY;
-  #action = "";
-  #mine: Promise<number | WriteFailed> | undefined = undefined;
-  #sent = (result: number | WriteFailed): void | Promise<void> => {
-    this.#waiting = false;
-    this.#mine = undefined;
+  /** A raw write of sendAll's wrote `n` bytes: write the rest, or wake the sender. */
+  #sendMore(n: number): void {
+    const sent = this.#sent += n;
     const data = this.#data;
-    this.#data = EMPTY;
-    const n = unwrap(result);
-    if (n < data.length) {
-      return this.writeAll(data, this.#action, false, false, this.countKey, n) as Promise<
-        unknown
-      > as Promise<void>;
+    if (sent < data.length) {
+      this.start(data.subarray(sent));
+      return;
     }
-  };
-  #sendFailed = (error: unknown): never => {
+    this.#sendEnded();
+    this.#sender.wake(undefined);
+  }
+
+  #sendEnded(): void {
     this.#waiting = false;
     this.#data = EMPTY;
-    const mine = this.#mine;
-    this.#mine = undefined;
-    if (error instanceof CancelledError && mine !== undefined) {
-      countLater(error, this.countKey, 0, mine);
-    }
-    throw error;
-  };
+    this.#sent = 0;
+  }
 
   /**
    * Writes all of `data` (as a task), or one raw write's worth if `once`;

@@ -123,10 +123,11 @@ export class Trap<T = unknown> implements Expirable {
   #ok = true;
   #value: unknown = undefined;
   /**
-   * Undoes the registration on interrupt: a function, or a sleep's timer
-   * entry to cancel (no closure per sleep).
+   * Undoes the registration on interrupt: a function (given the interrupt's
+   * error; undefined when the trap is abandoned), or a sleep's timer entry
+   * to cancel (no closure per sleep).
    */
-  cleanup: (() => void) | TimerEntry | undefined = undefined;
+  cleanup: ((error: unknown) => void) | TimerEntry | undefined = undefined;
   queue: TrapList | undefined = undefined;
   prev: Trap | undefined = undefined;
   next: Trap | undefined = undefined;
@@ -153,14 +154,14 @@ export class Trap<T = unknown> implements Expirable {
   /** Cancels the operation: undoes its registration, then fails it. */
   interrupt(error: unknown): void {
     if (this.done) return;
-    this.#runCleanup();
+    this.#runCleanup(error);
     this.#settle(false, error);
   }
 
   /** The task ended without awaiting this operation: unregister, never settle. */
   abandon(): void {
     if (this.done) return;
-    this.#runCleanup();
+    this.#runCleanup(undefined);
     this.done = true;
     this.task.unblock(this);
   }
@@ -178,12 +179,12 @@ export class Trap<T = unknown> implements Expirable {
     else this.#reject(this.#value);
   }
 
-  #runCleanup(): void {
+  #runCleanup(error: unknown): void {
     this.queue?.remove(this); // a waiter leaves its queue without a trace
     const cleanup = this.cleanup;
     this.cleanup = undefined;
     if (cleanup instanceof TimerEntry) cleanup.cancel();
-    else if (cleanup !== undefined) cleanup();
+    else if (cleanup !== undefined) cleanup(error);
   }
 
   #settle(ok: boolean, value: unknown): void {
@@ -271,15 +272,22 @@ export function suspend<T>(
 
 /**
  * Blocks `task` in a new trap at the back of `list`; interrupting it unlinks
- * it. The hot path of every primitive, so it allocates no closures.
+ * it, then calls `onInterrupt` (if given) with the cancel or timeout. The hot
+ * path of every primitive, so it allocates no closures.
  */
-export function suspendInList(task: TaskCore, state: string, list: TrapList): Promise<unknown> {
+export function suspendInList(
+  task: TaskCore,
+  state: string,
+  list: TrapList,
+  onInterrupt?: (error: unknown) => void,
+): Promise<unknown> {
   task.sched.beforeBlock();
   const pending = deliverPending(task);
   if (pending !== undefined) return pending;
   const trap = new Trap(task);
   task.block(trap, state);
   list.push(trap);
+  trap.cleanup = onInterrupt;
   task.sched.release(task);
   return trap.promise;
 }
