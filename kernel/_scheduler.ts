@@ -342,13 +342,8 @@ export class Scheduler implements TaskScheduler {
 
   #finish(core: TaskCore, ok: boolean, value: unknown): void {
     if (core.terminated) return; // an abandoned task's function ended after all
-    core.terminated = true;
+    core.settle(ok, value);
     core.state = "TERMINATED";
-    if (ok) core.result = value;
-    else {
-      core.failed = true;
-      core.exception = value;
-    }
     core.dropWaits();
     // Its leftover continuations now run as no task's code; an abandoned
     // task's keep it, to say why kernel calls fail there.

@@ -389,6 +389,24 @@ const IS_MAIN = 32;
 const DAEMON = 64;
 const NO_TIMEOUTS: TimeoutBlock[] = Object.freeze([]) as unknown as TimeoutBlock[];
 
+/**
+ * A task's rarely used state, allocated on first use: most tasks are never
+ * cancelled, traced, joined while running or asked for a signal, and a
+ * field on TaskCore costs every task 8 bytes.
+ */
+class TaskExtras {
+  /** Traps beyond `TaskCore.trap` the task waits on at once (Promise.all). */
+  moreTraps: Trap[] | undefined = undefined;
+  pending: CancelledError | undefined = undefined;
+  cancelError: CancelledError | undefined = undefined;
+  waitStack: Error | undefined = undefined;
+  stateSince = 0;
+  joiners: TrapList | undefined = undefined;
+  abort: AbortController | undefined = undefined;
+  done: Promise<void> | undefined = undefined;
+  resolveDone: (() => void) | undefined = undefined;
+}
+
 /** A task's private state. `Task` (task.ts) is its public face. */
 export class TaskCore {
   readonly id: number = nextTaskId++;
@@ -396,35 +414,18 @@ export class TaskCore {
   cycles = 0;
   /** TERMINATED, FAILED, ...: the task's yes/no facts in one small integer (one field, not seven). */
   #flags = 0;
-  result: unknown = undefined;
-  exception: unknown = undefined;
+  /** The task's result, or its exception when FAILED. */
+  #outcome: unknown = undefined;
   /**
-   * The trap the task is blocked on right now (undefined: not blocked), and
-   * any more it waits on at once (Promise.all): one field for the usual case,
-   * an array only when needed.
+   * The trap the task is blocked on right now (undefined: not blocked); any
+   * more it waits on at once (Promise.all) are in the extras.
    */
   trap: Trap | undefined = undefined;
-  #moreTraps: Trap[] | undefined = undefined;
   /** How many of the task's runnables (woken traps, its start) wait in the ready queue. */
   queued = 0;
-  /** A cancellation to raise at the task's next trap. */
-  pending: CancelledError | undefined = undefined;
-  /** The CancelledError of the task's cancel, once asked for. */
-  cancelError: CancelledError | undefined = undefined;
   /** The task's timeout blocks, outermost first. */
   timeouts: TimeoutBlock[] = NO_TIMEOUTS;
-  /**
-   * Where the task last blocked (recorded only while tracing is on). An Error
-   * whose `.stack` is formatted only when read: capturing costs ~4 µs per
-   * block, formatting ~50 µs (measured), so only `where` pays for it.
-   */
-  waitStack: Error | undefined = undefined;
-  /** Since when (kernel clock) the task has been in its current state. */
-  stateSince = 0;
-  #joiners: TrapList | undefined = undefined;
-  #abort: AbortController | undefined = undefined;
-  #done: Promise<void> | undefined = undefined;
-  #resolveDone: (() => void) | undefined = undefined;
+  #extras: TaskExtras | undefined = undefined;
   /** The public Task, set by task.ts right after construction. */
   facade: unknown = undefined;
   /** What the task's async context holds; cleared when it ends (see TaskRef). */
@@ -435,10 +436,12 @@ export class TaskCore {
   prev: TaskCore | undefined = undefined;
   next: TaskCore | undefined = undefined;
 
-  /** The `name` option, or the default name once worked out (see `name`). */
-  #name: string | undefined;
-  /** Where the default name comes from, when not `fn` (a wrapper's function, a namer). */
-  #nameFrom: NameSource | undefined;
+  /**
+   * The `name` option or the default name once worked out (a string), else
+   * where the default name comes from when not `fn` (a wrapper's function,
+   * a namer), else undefined (see `name`).
+   */
+  #name: string | NameSource | undefined;
 
   constructor(
     readonly sched: TaskScheduler,
@@ -447,9 +450,58 @@ export class TaskCore {
     daemon: boolean,
     nameFrom?: NameSource,
   ) {
-    this.#name = name;
-    this.#nameFrom = nameFrom;
+    this.#name = name ?? nameFrom;
     if (daemon) this.#flags = DAEMON;
+  }
+
+  #more(): TaskExtras {
+    return (this.#extras ??= new TaskExtras());
+  }
+
+  /** A cancellation to raise at the task's next trap. */
+  get pending(): CancelledError | undefined {
+    return this.#extras?.pending;
+  }
+  set pending(error: CancelledError | undefined) {
+    if (error !== undefined || this.#extras !== undefined) this.#more().pending = error;
+  }
+
+  /** The CancelledError of the task's cancel, once asked for. */
+  get cancelError(): CancelledError | undefined {
+    return this.#extras?.cancelError;
+  }
+  set cancelError(error: CancelledError | undefined) {
+    this.#more().cancelError = error;
+  }
+
+  /**
+   * Where the task last blocked (recorded only while tracing is on). An Error
+   * whose `.stack` is formatted only when read: capturing costs ~4 µs per
+   * block, formatting ~50 µs (measured), so only `where` pays for it.
+   */
+  get waitStack(): Error | undefined {
+    return this.#extras?.waitStack;
+  }
+
+  /** Since when (kernel clock) the task has been in its current state (while tracing). */
+  get stateSince(): number {
+    return this.#extras?.stateSince ?? 0;
+  }
+
+  /** What the task's function returned (undefined while running, or if it failed). */
+  get result(): unknown {
+    return this.failed ? undefined : this.#outcome;
+  }
+
+  /** What the task's function threw (undefined unless it failed). */
+  get exception(): unknown {
+    return this.failed ? this.#outcome : undefined;
+  }
+
+  /** The task ended: its function returned `value` (ok) or threw it. */
+  settle(ok: boolean, value: unknown): void {
+    this.#flags |= ok ? TERMINATED : TERMINATED | FAILED;
+    this.#outcome = value;
   }
 
   #set(flag: number, on: boolean): void {
@@ -460,16 +512,10 @@ export class TaskCore {
   get terminated(): boolean {
     return (this.#flags & TERMINATED) !== 0;
   }
-  set terminated(on: boolean) {
-    this.#set(TERMINATED, on);
-  }
 
   /** The task ended with an error (`exception`). */
   get failed(): boolean {
     return (this.#flags & FAILED) !== 0;
-  }
-  set failed(on: boolean) {
-    this.#set(FAILED, on);
   }
 
   /** Someone asked for one of the task's AbortSignals (task.signal, currentSignal()). */
@@ -511,11 +557,9 @@ export class TaskCore {
 
   /** The task's name: the `name` option, else worked out from its function when first read. */
   get name(): string {
-    if (this.#name === undefined) {
-      this.#name = nameOfSource(this.#nameFrom ?? this.fn);
-      this.#nameFrom = undefined;
-    }
-    return this.#name;
+    const name = this.#name;
+    if (typeof name === "string") return name;
+    return (this.#name = nameOfSource(name ?? this.fn));
   }
 
   /** Whether a cancel was asked for (`Task.cancelled`). */
@@ -527,27 +571,30 @@ export class TaskCore {
   get traps(): Trap[] {
     const first = this.trap;
     if (first === undefined) return [];
-    return this.#moreTraps === undefined ? [first] : [first, ...this.#moreTraps];
+    const more = this.#extras?.moreTraps;
+    return more === undefined ? [first] : [first, ...more];
   }
 
   block(trap: Trap, state: string): void {
     this.state = state;
     const sched = this.sched;
     if (sched.tracing) {
-      this.waitStack = new Error();
-      this.stateSince = sched.clock.now();
+      const extras = this.#more();
+      extras.waitStack = new Error();
+      extras.stateSince = sched.clock.now();
     }
     if (this.trap === undefined) {
       this.trap = trap;
       sched.blocked++;
       sched.checkIdle();
     } else {
-      (this.#moreTraps ??= []).push(trap);
+      (this.#more().moreTraps ??= []).push(trap);
     }
   }
 
   unblock(trap: Trap): void {
-    const more = this.#moreTraps;
+    const extras = this.#extras;
+    const more = extras?.moreTraps;
     if (this.trap === trap) {
       this.trap = more === undefined ? undefined : more.shift(); // usually: one wait at a time
     } else {
@@ -555,7 +602,7 @@ export class TaskCore {
       if (i === -1) return;
       more!.splice(i, 1);
     }
-    if (more !== undefined && more.length === 0) this.#moreTraps = undefined;
+    if (more !== undefined && more.length === 0) extras!.moreTraps = undefined;
     if (this.trap === undefined) {
       this.sched.blocked--;
       this.state = "READY";
@@ -577,21 +624,22 @@ export class TaskCore {
 
   /** The tasks waiting for this one to terminate. */
   get joiners(): TrapList {
-    return (this.#joiners ??= new TrapList());
+    return (this.#more().joiners ??= new TrapList());
   }
 
   get signal(): AbortSignal {
-    if (this.#abort === undefined) {
-      this.#abort = new AbortController();
+    const extras = this.#more();
+    if (extras.abort === undefined) {
+      extras.abort = new AbortController();
       this.signalUsed = true;
-      if (this.cancelError !== undefined) this.#abort.abort(this.cancelError);
+      if (extras.cancelError !== undefined) extras.abort.abort(extras.cancelError);
     }
-    return this.#abort.signal;
+    return extras.abort.signal;
   }
 
   /** Aborts the task's signal, if anyone asked for it. */
   abortSignal(reason: CancelledError): void {
-    this.#abort?.abort(reason);
+    this.#extras?.abort?.abort(reason);
   }
 
   /** The AbortSignal of the innermost open timeout block, else the task's. */
@@ -603,14 +651,17 @@ export class TaskCore {
   /** Resolves when the task has terminated; for waiters outside any task. */
   whenDone(): Promise<void> {
     if (this.terminated) return Promise.resolve();
-    return (this.#done ??= new Promise<void>((resolve) => {
-      this.#resolveDone = resolve;
+    const extras = this.#more();
+    return (extras.done ??= new Promise<void>((resolve) => {
+      extras.resolveDone = resolve;
     }));
   }
 
   finished(): void {
-    this.#resolveDone?.();
-    const joiners = this.#joiners;
+    const extras = this.#extras;
+    if (extras === undefined) return;
+    extras.resolveDone?.();
+    const joiners = extras.joiners;
     if (joiners !== undefined) {
       for (let t = joiners.shift(); t !== undefined; t = joiners.shift()) t.wake(undefined);
     }
