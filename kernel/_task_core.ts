@@ -47,11 +47,16 @@ const storage = new AsyncLocalStorage<TaskRef>();
 export const context: {
   /** Runs `fn` as code of `core` (undefined: outside every task). */
   run<R>(core: TaskCore | undefined, fn: () => R): R;
+  /** Runs `fn(core)` as code of `core` (no closure needed to pass the task). */
+  runTask<R>(core: TaskCore, fn: (core: TaskCore) => R): R;
   /** The task whose code is running, if any (an ended task reads as none). */
   getStore(): TaskCore | undefined;
 } = {
   run<R>(core: TaskCore | undefined, fn: () => R): R {
     return storage.run(core === undefined ? NO_TASK : core.ref, fn);
+  },
+  runTask<R>(core: TaskCore, fn: (core: TaskCore) => R): R {
+    return storage.run(core.ref, fn, core);
   },
   getStore(): TaskCore | undefined {
     return storage.getStore()?.core;

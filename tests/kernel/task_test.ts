@@ -10,7 +10,7 @@ import {
   type Task,
   TaskError,
 } from "@curio/curio";
-import { _waitOnQueue, KernelQueue } from "@curio/curio/traps";
+import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "@curio/curio/traps";
 
 const virtual = () => ({ clock: new MockClock({ autojump: 0 }) });
 
@@ -348,4 +348,54 @@ Deno.test("Task.name defaults to the function's name, else the first call in an 
     assert.equal(given.name, "given", "the name option wins");
     for (const t of [named, arrow, block, method, bare, given]) await t.join();
   });
+});
+
+Deno.test("a task whose function returns its trap's promise (() => _waitOnQueue(q), () => sleep(s)) ends with the trap's outcome", async () => {
+  // Such a task ends through handlers the kernel attaches outside the task's
+  // context (the others end through handlers that run as the task's code):
+  // each outcome must still end it.
+  await run(async () => {
+    const q = new KernelQueue();
+    const woken = await spawn(() => _waitOnQueue(q, "WAITING"));
+    const failed = await spawn(() => _waitOnQueue(q, "WAITING"));
+    const cancelled = await spawn(() => sleep(3600));
+    const slept = await spawn(() => sleep(0));
+    await _rescheduleTasks(q, 1, "value");
+    await _rescheduleTasks(q, 1, undefined, new RangeError("failed here"));
+    assert.equal(await cancelled.cancel(), true, "the sleeping task was live when cancelled");
+    assert.equal(await woken.join(), "value", "woken with a value: that is the result");
+    await assert.rejects(failed.join(), (e: unknown) => {
+      assert.ok(e instanceof TaskError && e.cause instanceof RangeError, `got ${e}`);
+      return true;
+    });
+    await assert.rejects(cancelled.join(), (e: unknown) => {
+      assert.ok(e instanceof TaskError && e.cause instanceof CancelledError, `got ${e}`);
+      return true;
+    });
+    assert.equal(await slept.join(), undefined, "sleep(0) ended the task with undefined");
+    for (const t of [woken, failed, cancelled, slept]) {
+      assert.equal(t.terminated, true, `task ${t.id} terminated`);
+    }
+  });
+});
+
+Deno.test("a task whose function returns a thenable or an async function's promise ends with its outcome", async () => {
+  await run(async () => {
+    const thenable = await spawn(() =>
+      ({
+        then(ok: (v: number) => void) {
+          ok(7);
+        },
+      }) as unknown as Promise<number>
+    );
+    const nested = await spawn(async () => {
+      await sleep(0);
+      throw new SyntaxError("from an async body");
+    });
+    assert.equal(await thenable.join(), 7);
+    await assert.rejects(nested.join(), (e: unknown) => {
+      assert.ok(e instanceof TaskError && e.cause instanceof SyntaxError, `got ${e}`);
+      return true;
+    });
+  }, { logErrors: false });
 });
