@@ -55,6 +55,7 @@ export class Writer {
   #write: WriteSome;
   #inflight: Promise<number | WriteFailed> | undefined = undefined;
   #waiting = false;
+  // Bound once: no closures allocated per write on the hot path.
   #onDone = (n: number): number => {
     this.#inflight = undefined;
     if (this.#sender.waiting) this.#sendMore(n);
@@ -169,8 +170,7 @@ export class Writer {
    * On cancellation the error carries the count of bytes written as
    * `countKey` (default: the one given to the constructor; see the module
    * notes): a stream's `write` over a socket says `bytesWritten`, the
-   * socket's own `sendall` says `bytesSent`. `sent` bytes of `data` went
-   * out already (sendAll's first write was short).
+   * socket's own `sendall` says `bytesSent`.
    */
   async writeAll(
     data: Uint8Array,
@@ -178,10 +178,9 @@ export class Writer {
     once = false,
     count = true,
     countKey: string = this.countKey,
-    sent = 0,
   ): Promise<number | undefined> {
     this.#enter(action);
-    let done = sent;
+    let done = 0;
     // `mine` is the raw write this call started and has not counted yet. It
     // may complete between the cancel and this task's resumption (after
     // start() cleared #inflight), so it is counted by `uncounted`, never by
