@@ -57,16 +57,31 @@ export interface SchedulerOptions {
   seed?: number | undefined;
 }
 
-/** A task's first cycle, queued because another task held the kernel when it was spawned. */
+/**
+ * A task's first cycle, queued because another task held the kernel when it
+ * was spawned. It is armed in the task's context at once, made from the
+ * context of the spawn (so the task sees its parent's AsyncLocalStorage
+ * values, as a child started at once does), and runs as a continuation in
+ * that context when its turn comes, like a woken trap: run from the kernel,
+ * it would inherit whichever context the kernel happened to be in.
+ */
 class Start implements Runnable {
+  #go!: (core: TaskCore) => void;
+
   constructor(
     readonly task: TaskCore,
     readonly back: Resume | undefined,
     readonly sched: Scheduler,
-  ) {}
+  ) {
+    context.run(task, () =>
+      new Promise<TaskCore>((go) => {
+        this.#go = go;
+      }).then(Scheduler.runQueuedFirstCycle));
+  }
 
   resume(): void {
-    this.sched.runFirstCycle(this.task, this.back);
+    this.sched.beginQueuedFirstCycle(this.task, this.back);
+    this.#go(this.task);
   }
 }
 
@@ -288,11 +303,19 @@ export class Scheduler implements TaskScheduler {
     return back.promise;
   }
 
-  /** Runs `core`'s queued first cycle, holding the kernel; `back` (its parent) resumes next. */
-  runFirstCycle(core: TaskCore, back: Resume | undefined): void {
+  /** `core`'s queued first cycle is next: it holds the kernel; `back` (its parent) resumes after it. */
+  beginQueuedFirstCycle(core: TaskCore, back: Resume | undefined): void {
     if (back !== undefined) this.#resumeAfter(back);
     this.#hold(core);
-    this.#run(core);
+  }
+
+  /** A queued first cycle, run as a continuation in the task's context (see Start). */
+  static runQueuedFirstCycle(core: TaskCore): void {
+    core.state = "RUNNING";
+    const trapPromise = Scheduler.#firstCycleBody(core);
+    if (trapPromise !== undefined) {
+      outsideTasks(() => (core.sched as Scheduler).#endWithTrap(core, trapPromise));
+    }
   }
 
   /** `back`'s task resumes next, ahead of the ready queue (a parent after a child's first cycle). */
@@ -325,13 +348,16 @@ export class Scheduler implements TaskScheduler {
   #run(core: TaskCore): void {
     core.state = "RUNNING";
     const trapPromise = context.runTask(core, Scheduler.#firstCycleBody);
-    if (trapPromise !== undefined) {
-      // Attached here, in the caller's context: see #firstCycleBody.
-      trapPromise.then(
-        (value) => this.#finish(core, true, value),
-        (error) => this.#finish(core, false, error),
-      );
-    }
+    // Attached here, in the caller's context: see #firstCycleBody.
+    if (trapPromise !== undefined) this.#endWithTrap(core, trapPromise);
+  }
+
+  /** The task ends when the trap promise its function returned settles. */
+  #endWithTrap(core: TaskCore, trapPromise: Promise<unknown>): void {
+    trapPromise.then(
+      (value) => this.#finish(core, true, value),
+      (error) => this.#finish(core, false, error),
+    );
   }
 
   /**

@@ -4,6 +4,7 @@
 // curio 1.x and trio agree with these rules.
 
 import assert from "node:assert/strict";
+import { AsyncLocalStorage } from "node:async_hooks";
 import {
   clock,
   currentTask,
@@ -261,6 +262,64 @@ Deno.test("rule 5: a holder awaiting a foreign promise in a spawned child's firs
     assert.equal(child.terminated, false, "spawn returned while the child awaited the outside");
     assert.equal(await child.join(), "done");
   });
+});
+
+Deno.test("a child whose first cycle waits its turn still sees its parent's AsyncLocalStorage values", async () => {
+  // A parent resumed by a foreign promise runs outside the kernel: while
+  // another task holds the kernel, its child's first cycle waits in the ready
+  // queue and runs later, started by whichever task then blocks. The child's
+  // context is made at the spawn, from the parent's, as for a child started
+  // at once: it never sees the context of the task that happened to run it.
+  const user = new AsyncLocalStorage<string>();
+  const trace: string[] = [];
+  let letGo!: () => void;
+  const foreign = new Promise<void>((resolve) => letGo = resolve);
+  await run(async () => {
+    const parent = await spawn(() =>
+      user.run("parent's value", async () => {
+        await foreign;
+        const child = await spawn(() => {
+          trace.push(`child sees ${user.getStore()}`);
+        });
+        trace.push("parent resumes after the child's first cycle");
+        await child.join();
+      })
+    );
+    const other = await spawn(() =>
+      user.run("other's value", async () => {
+        letGo(); // the parent resumes (outside the kernel) while this task holds it
+        await busy(trace, "other still holds the kernel");
+        await sleep(0); // blocks: the queued first cycle runs, from this task's context
+        trace.push("other resumes");
+      })
+    );
+    await parent.join();
+    await other.join();
+  });
+  assert.deepEqual(trace, [
+    "other still holds the kernel",
+    "child sees parent's value",
+    "parent resumes after the child's first cycle",
+    "other resumes",
+  ]);
+});
+
+Deno.test("a child started at once sees its parent's AsyncLocalStorage values; the parent keeps its own", async () => {
+  const user = new AsyncLocalStorage<string>();
+  const seen: Array<string | undefined> = [];
+  await run(() =>
+    user.run("parent's value", async () => {
+      const child = await spawn(async () => {
+        seen.push(user.getStore());
+        await user.run("child's value", () => sleep(0));
+        seen.push(user.getStore());
+      });
+      seen.push(user.getStore());
+      await child.join();
+      seen.push(user.getStore());
+    })
+  );
+  assert.deepEqual(seen, ["parent's value", "parent's value", "parent's value", "parent's value"]);
 });
 
 Deno.test("a deadline that passed during synchronous code is raised at the next sleep(0)", async () => {
