@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { AsyncLocalStorage } from "node:async_hooks";
 import {
   CancelledError,
   CurioError,
@@ -49,6 +50,35 @@ Deno.test("httpServer() runs each request in its own task named METHOD /path, a 
     for (const s of seen) assert.equal(s.parentId, server.task.id, "parent is the server task");
     assert.notEqual(seen[0]!.id, seen[1]!.id, "one task per request");
   });
+});
+
+Deno.test("httpServer(): a request's task starts outside every AsyncLocalStorage context, as Deno.serve's handlers do, never in another task's", async () => {
+  // Deno.serve calls its handler outside every context, and so each request's
+  // task is made from none. A request that arrives while another task holds
+  // the kernel starts when its turn comes, and still not in that task's context.
+  const app = new AsyncLocalStorage<string>();
+  const seen: Array<string | undefined> = [];
+  await run(async () => {
+    await using server = await app.run("around the server", () =>
+      startServer((_request) => {
+        seen.push(app.getStore());
+        return new Response("ok");
+      }));
+    let stop = false;
+    const spinner = await spawn(() =>
+      app.run("the spinner's", async () => {
+        while (!stop) await sleep(0);
+      })
+    );
+    using client = Deno.createHttpClient({});
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => fetchText(`${server.url}/`, client)),
+    );
+    stop = true;
+    await spinner.join();
+    assert.deepEqual(answers, Array.from({ length: 8 }, () => [200, "ok"]));
+  });
+  assert.deepEqual(seen, Array.from({ length: 8 }, () => undefined));
 });
 
 Deno.test("httpServer() handlers may use kernel operations: sleep, Lock, Queue, spawn, runInThread", async () => {
