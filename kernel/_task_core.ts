@@ -37,6 +37,13 @@ import { type Expirable, TimerEntry } from "./_time_queue.ts";
  * little as without any context).
  */
 export class TaskRef {
+  /**
+   * The task's open timeout block that ends through the shared handlers in
+   * timeouts.ts (at most one at a time; see withDeadline there). Kept here,
+   * not on the task, so that a block whose function settles after its task
+   * ended is still found.
+   */
+  block: TimeoutBlock | undefined = undefined;
   constructor(public core: TaskCore | undefined) {}
 }
 
@@ -57,6 +64,8 @@ export const context: {
   runTask<R>(core: TaskCore, fn: (core: TaskCore) => R): R;
   /** The task whose code is running, if any (an ended task reads as none). */
   getStore(): TaskCore | undefined;
+  /** The reference the running code's context holds (kept after its task ended). */
+  ref(): TaskRef | undefined;
 } = {
   run<R>(core: TaskCore, fn: () => R): R {
     return storage.run(core.ref, fn);
@@ -69,6 +78,9 @@ export const context: {
   },
   getStore(): TaskCore | undefined {
     return storage.getStore()?.core;
+  },
+  ref(): TaskRef | undefined {
+    return storage.getStore();
   },
 };
 

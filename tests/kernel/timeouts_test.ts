@@ -139,6 +139,60 @@ Deno.test("a block that finishes without blocking again drops its undelivered ti
   }, virtual());
 });
 
+// A task's first open block ends through shared handlers that find it on the
+// task's context; a block opened while another is open ends through its own.
+// Whichever settles first, each must close exactly its own block: a block left
+// open would still fire its deadline into the task later.
+for (const firstEndsFirst of [true, false]) {
+  Deno.test(`two timeout blocks side by side in one task each close their own (the first opened ends ${firstEndsFirst ? "first" : "last"})`, async () => {
+    await run(async () => {
+      const [a, b] = await Promise.all([
+        timeoutAfter(10, async () => {
+          await sleep(firstEndsFirst ? 1 : 2);
+          return "first";
+        }),
+        timeoutAfter(10, async () => {
+          await sleep(firstEndsFirst ? 2 : 1);
+          return "second";
+        }),
+      ]);
+      assert.deepEqual([a, b], ["first", "second"]);
+      await sleep(20); // past both deadlines: neither block is still open
+      assert.equal(await clock(), 22);
+      // A block opened afterwards ends through the shared handlers again.
+      assert.equal(await ignoreAfter(1, () => sleep(5)), undefined);
+      assert.equal(await clock(), 23);
+    }, virtual());
+  });
+}
+
+Deno.test("a timeout block whose function settles after its task ended still returns its result", async () => {
+  // The block's function awaits a promise the kernel does not know, and its
+  // task ends first (a plain function that returned): the block's outcome
+  // arrives later, with no task left to find the block on.
+  let release!: () => void;
+  const foreign = new Promise<void>((resolve) => release = resolve);
+  const outcomes: unknown[] = [];
+  await run(async () => {
+    const task = await spawn(() => {
+      void timeoutAfter(10, async () => {
+        await foreign;
+        return "late result";
+      }).then((value) => outcomes.push(value), (error) => outcomes.push(error));
+      void ignoreAfter(10, async () => {
+        await foreign;
+        throw new Error("late failure");
+      }).catch((error) => outcomes.push((error as Error).message));
+      return "ended";
+    });
+    assert.equal(await task.join(), "ended");
+    release();
+    await foreign;
+    for (let i = 0; i < 5; i++) await sleep(0);
+  });
+  assert.deepEqual(outcomes, ["late result", "late failure"]);
+});
+
 Deno.test("timeouts validate their arguments", async () => {
   await run(async () => {
     await assert.rejects(timeoutAfter(NaN, () => sleep(1)), RangeError);
