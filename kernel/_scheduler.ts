@@ -43,9 +43,11 @@ const SWITCH_CHECK = 16;
  * armed in, and the kernel's own callbacks must not look like the task that
  * happened to arm them (interrupt() tells a running task from a waiting one
  * by the context). `AsyncLocalStorage.exit` does not do this in Deno 2.9.
- * The context is the one the kernel's module was loaded in, kept once:
- * nothing is entered (no context made) per arm, and the kernel's callbacks
- * carry no task's AsyncLocalStorage values either.
+ * The context is the one the kernel's module was loaded in, kept once
+ * (`AsyncLocalStorage.snapshot()`), so the kernel's callbacks carry no
+ * task's AsyncLocalStorage values either. (In Deno 2.9 running in a
+ * snapshot enters a context per call too: it costs what entering a "no
+ * task" context did, measured within noise.)
  */
 function outsideTasks<T>(arm: () => T): T {
   return context.outside(arm);
