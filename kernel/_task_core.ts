@@ -56,8 +56,8 @@ export const context: {
   /** Runs `fn` as code of `core`. */
   run<R>(core: TaskCore, fn: () => R): R;
   /**
-   * Runs `fn` outside every task, in the context this module was loaded in
-   * (no new context is made: cheaper than entering one per call).
+   * Runs `fn` outside every task, in the context this module was loaded in:
+   * it carries no task's AsyncLocalStorage values.
    */
   outside<R>(fn: () => R): R;
   /** Runs `fn(core)` as code of `core` (no closure needed to pass the task). */
