@@ -1,0 +1,234 @@
+// How much of curio's gap to raw Deno on TCP echo is the price of what curio
+// promises, and how much is its own code? Four implementations of the
+// bench:compare workload (50 connections, 200 round trips of 64 bytes each):
+//
+// - raw:         Deno.Conn read/write awaited directly (bench:compare's raw row);
+// - cancellable: every read and write made cancellable the only way Deno
+//                allows (a pending read or write cannot be aborted): a
+//                promise of its own per operation, settled by the operation's
+//                completion or, were there a cancel, by the cancel;
+// - ordered:     the same, and woken operations resume one at a time in FIFO
+//                order, each when the one running blocks again (API.md
+//                "Scheduling" rule 1, nothing else of the kernel);
+// - curio:       bench:compare's curio row.
+//
+// Each implementation runs in its own process (one process running several
+// promise-heavy variants in turn slows the later ones), the processes
+// alternate, and each process reports the median of 15 runs after 3 warm-ups.
+//
+//   deno run --allow-all tests/bench/echo_floors.ts [--rounds=8]
+
+import * as raw from "./_raw.ts";
+import * as curio from "./_curio.ts";
+
+const CONNS = 50;
+const ROUND_TRIPS = 200;
+const VARIANTS = ["raw", "cancellable", "ordered", "curio"] as const;
+type Variant = typeof VARIANTS[number];
+
+function arg(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return Deno.args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+// --- the ordered floor's whole scheduler: a holder flag and a FIFO ---------
+
+let ordered = false;
+let holding = false;
+const readyOps: Op[] = [];
+let readyHead = 0;
+
+/** An operation completed: it resumes now if nobody runs, else in its turn. */
+function ready(op: Op): void {
+  if (!ordered) return op.resume();
+  if (holding) {
+    readyOps.push(op);
+    return;
+  }
+  holding = true;
+  op.resume();
+}
+
+/** The running code blocked or ended: the next woken operation resumes. */
+function blocked(): void {
+  if (!ordered) return;
+  if (readyHead < readyOps.length) {
+    const op = readyOps[readyHead]!;
+    readyOps[readyHead++] = undefined as unknown as Op;
+    op.resume();
+    return;
+  }
+  readyOps.length = 0;
+  readyHead = 0;
+  holding = false;
+}
+
+/**
+ * One connection's pending operation (at most one at a time): a promise of
+ * its own, which a cancel could reject (`cancel`) while Deno's read or write
+ * goes on.
+ */
+class Op {
+  #resolve: (n: number | null) => void = () => {};
+  #value: number | null = null;
+  cancel: (error: unknown) => void = () => {};
+
+  constructor(readonly conn: Deno.Conn) {}
+
+  #completed = (n: number | null): void => {
+    this.#value = n;
+    ready(this);
+  };
+
+  #failed = (error: unknown): void => this.cancel(error);
+
+  resume(): void {
+    this.#resolve(this.#value);
+  }
+
+  #start(started: Promise<number | null>): Promise<number | null> {
+    const { promise, resolve, reject } = Promise.withResolvers<number | null>();
+    this.#resolve = resolve;
+    this.cancel = reject;
+    started.then(this.#completed, this.#failed);
+    blocked();
+    return promise;
+  }
+
+  read(buffer: Uint8Array): Promise<number | null> {
+    return this.#start(this.conn.read(buffer));
+  }
+
+  write(data: Uint8Array): Promise<number | null> {
+    return this.#start(this.conn.write(data));
+  }
+}
+
+async function writeAll(op: Op, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += (await op.write(data.subarray(off)))!;
+}
+
+async function serve(conn: Deno.Conn): Promise<void> {
+  const op = new Op(conn);
+  const buffer = new Uint8Array(65536);
+  try {
+    for (;;) {
+      const n = await op.read(buffer);
+      if (n === null) break;
+      await writeAll(op, buffer.subarray(0, n));
+    }
+  } finally {
+    conn.close();
+    blocked();
+  }
+}
+
+async function client(conn: Deno.Conn, message: Uint8Array): Promise<void> {
+  const op = new Op(conn);
+  const buffer = new Uint8Array(65536);
+  for (let k = 0; k < ROUND_TRIPS; k++) {
+    await writeAll(op, message);
+    let got = 0;
+    while (got < message.length) {
+      const n = await op.read(buffer);
+      if (n === null) throw new Error("Cannot echo: the server closed the connection");
+      got += n;
+    }
+  }
+  blocked();
+}
+
+/** The echo workload with cancellable operations; `inOrder` adds rule 1. */
+async function echoFloor(inOrder: boolean): Promise<number> {
+  ordered = inOrder;
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const handlers: Promise<void>[] = [];
+  const accepting = (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        return;
+      }
+      handlers.push(serve(conn));
+    }
+  })();
+  const { port } = listener.addr as Deno.NetAddr;
+  const conns: Deno.Conn[] = [];
+  for (let i = 0; i < CONNS; i++) conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+  const message = new Uint8Array(64).fill(120);
+  const t0 = performance.now();
+  await Promise.all(conns.map((conn) => client(conn, message)));
+  const ms = performance.now() - t0;
+  for (const conn of conns) conn.close();
+  listener.close();
+  await accepting;
+  await Promise.all(handlers);
+  return ms;
+}
+
+async function workload(variant: Variant): Promise<() => Promise<number>> {
+  switch (variant) {
+    case "raw":
+      return () => raw.echo(CONNS, ROUND_TRIPS);
+    case "cancellable":
+      return () => echoFloor(false);
+    case "ordered":
+      return () => echoFloor(true);
+    case "curio": {
+      const api = await curio.loadCurio();
+      return () => curio.echo(api, CONNS, ROUND_TRIPS);
+    }
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1]!;
+}
+
+const child = arg("variant") as Variant | undefined;
+if (child !== undefined) {
+  if (!VARIANTS.includes(child)) {
+    throw new Error(`Cannot run variant ${child}: expected one of ${VARIANTS.join(", ")}`);
+  }
+  const run = await workload(child);
+  for (let i = 0; i < 3; i++) await run();
+  const samples: number[] = [];
+  for (let i = 0; i < 15; i++) samples.push(await run());
+  console.log(median(samples));
+} else {
+  const rounds = Number(arg("rounds") ?? 8);
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new RangeError(`Cannot run: --rounds must be a whole number >= 1, received ${rounds}`);
+  }
+  const results = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const variant of VARIANTS) {
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", import.meta.filename!, `--variant=${variant}`],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (code !== 0) {
+        throw new Error(`Cannot measure ${variant}: ${new TextDecoder().decode(stderr)}`);
+      }
+      const ms = Number(new TextDecoder().decode(stdout).trim());
+      results.get(variant)!.push(ms);
+      console.error(`round ${round + 1}/${rounds} ${variant}: ${ms.toFixed(1)} ms`);
+    }
+  }
+  const rawMs = median(results.get("raw")!);
+  const perRoundTrips = (ms: number): string => (ms * 10_000 / (CONNS * ROUND_TRIPS)).toFixed(1);
+  console.log(
+    `TCP echo 64 B, ${CONNS} connections: ms per 10,000 round trips (median of ${rounds} processes)`,
+  );
+  for (const variant of VARIANTS) {
+    const ms = median(results.get(variant)!);
+    console.log(
+      `${variant.padEnd(12)} ${perRoundTrips(ms).padStart(7)} ms  ${(rawMs / ms).toFixed(2)}x raw`,
+    );
+  }
+}
