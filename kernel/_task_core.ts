@@ -157,6 +157,13 @@ export class Trap<T = unknown> implements Expirable {
   queue: TrapList | undefined = undefined;
   prev: Trap | undefined = undefined;
   next: Trap | undefined = undefined;
+  /**
+   * The operation's last step, if it has one (see waitThen): run with
+   * `finishArg` as the task resumes from a wake, its result is what the
+   * wait returns and a throw is what it throws.
+   */
+  finish: ((arg: unknown) => unknown) | undefined = undefined;
+  finishArg: unknown = undefined;
 
   constructor(readonly task: TaskCore) {
     this.promise = new Promise<T>((resolve, reject) => {
@@ -201,8 +208,14 @@ export class Trap<T = unknown> implements Expirable {
     const task = this.task;
     task.cycles++;
     if (!task.terminated && task.trap === undefined) task.state = "RUNNING";
-    if (this.#ok) this.#resolve(this.#value);
-    else this.#reject(this.#value);
+    if (!this.#ok) return this.#reject(this.#value);
+    const finish = this.finish;
+    if (finish === undefined) return this.#resolve(this.#value);
+    try {
+      this.#resolve(finish(this.finishArg));
+    } catch (error) {
+      this.#reject(error);
+    }
   }
 
   #runCleanup(error: unknown): void {
@@ -299,13 +312,17 @@ export function suspend<T>(
 /**
  * Blocks `task` in a new trap at the back of `list`; interrupting it unlinks
  * it, then calls `onInterrupt` (if given) with the cancel or timeout. The hot
- * path of every primitive, so it allocates no closures.
+ * path of every primitive, so it allocates no closures. `finish` (if given)
+ * is the operation's last step, run with `finishArg` when a wake resumes the
+ * task (Trap.finish).
  */
 export function suspendInList(
   task: TaskCore,
   state: string,
   list: TrapList,
   onInterrupt?: (error: unknown) => void,
+  finish?: (arg: unknown) => unknown,
+  finishArg?: unknown,
 ): Promise<unknown> {
   task.sched.beforeBlock();
   const pending = deliverPending(task);
@@ -314,6 +331,10 @@ export function suspendInList(
   task.block(trap, state);
   list.push(trap);
   trap.cleanup = onInterrupt;
+  if (finish !== undefined) {
+    trap.finish = finish;
+    trap.finishArg = finishArg;
+  }
   task.sched.release(task);
   return trap.promise;
 }

@@ -37,6 +37,7 @@ import {
   TimeoutBlock,
   TrapList,
 } from "./_task_core.ts";
+import { kernelQueueList } from "./_queue_list.ts";
 import { taskOf } from "./_task_of.ts";
 import type { Kernel, KernelOptions, KernelRunOptions } from "./kernel.ts";
 import type { Task } from "./task.ts";
@@ -73,6 +74,7 @@ export class KernelQueue {
 
   static {
     listOf = (queue) => queue.#list;
+    kernelQueueList.of = listOf as (queue: object) => TrapList;
   }
 
   /** How many tasks are waiting. */

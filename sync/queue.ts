@@ -8,6 +8,7 @@
 import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "../kernel/traps.ts";
 import { FifoStore, type QueueStore, storeHooks } from "./_queue_store.ts";
 import { outsideTask } from "./_task_check.ts";
+import { waitThen } from "../kernel/wait_then.ts";
 
 /**
  * A queue for passing items between tasks (curio's `Queue`).
@@ -272,11 +273,19 @@ export class Queue<T> implements AsyncIterable<T> {
       this.#deliver(item);
       return Promise.resolve();
     }
-    return _waitOnQueue(this.#putters, "QUEUE_PUT").then(() => {
-      this.#reserved--;
-      this.#deliver(item);
-    });
+    // The woken putter's item goes in as it resumes (waitThen: no promise
+    // and no microtask hop more per blocked put). A PriorityQueue's compare
+    // is user code, which must run as the putter's own code: there a then()
+    // puts the item in.
+    if (this.#handOff) return waitThen(this.#putters, "QUEUE_PUT", this.#finishPut, item);
+    return _waitOnQueue(this.#putters, "QUEUE_PUT").then(() => this.#finishPut(item));
   }
+
+  /** A woken putter's item goes in, into the slot reserved for it. */
+  #finishPut = (item: T): void => {
+    this.#reserved--;
+    this.#deliver(item);
+  };
 
   #deliver(item: T): void {
     this.#unfinished++;
