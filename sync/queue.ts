@@ -274,9 +274,10 @@ export class Queue<T> implements AsyncIterable<T> {
       return Promise.resolve();
     }
     // The woken putter's item goes in as it resumes (waitThen: no promise
-    // and no microtask hop more per blocked put). A PriorityQueue's compare
-    // is user code, which must run as the putter's own code: there a then()
-    // puts the item in.
+    // and no microtask hop more per blocked put). waitThen's step runs
+    // outside the putter's async context, and a PriorityQueue's compare is
+    // user code, which must run as the putter's own: the queues with a store
+    // of their own (PriorityQueue, LifoQueue) put the item in from a then().
     if (this.#handOff) return waitThen(this.#putters, "QUEUE_PUT", this.#finishPut, item);
     return _waitOnQueue(this.#putters, "QUEUE_PUT").then(() => this.#finishPut(item));
   }
