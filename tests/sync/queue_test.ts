@@ -260,3 +260,29 @@ Deno.test("Queue keeps FIFO order while its store wraps around and grows (puts a
     assert.equal(value, i, `item ${i} came out as ${value}: FIFO order lost`)
   );
 });
+
+Deno.test("Queue(1): one task's two blocked put()s under Promise.all both go in, in order, each as its wake comes", async () => {
+  // The first woken put is not the task's last wait, so its item goes in
+  // while another task holds the kernel; neither item may be lost, doubled
+  // or reordered, and the slot accounting must end at an empty queue.
+  const got: string[] = [];
+  await run(async () => {
+    const q = new Queue<string>(1);
+    await q.put("a");
+    const putter = await spawn(() => Promise.all([q.put("b"), q.put("c")]));
+    assert.equal(putter.state, "QUEUE_PUT", "both puts should block on the full queue");
+    for (let i = 0; i < 3; i++) {
+      got.push(
+        await timeoutAfter(10, () => q.get()).catch((error) => {
+          throw new Error(`item ${i + 1} of 3 never arrived (got ${got.join(", ")})`, {
+            cause: error,
+          });
+        }),
+      );
+    }
+    await joinWithin(10, putter);
+    assert.equal(q.qsize(), 0, "every item should have been taken");
+    assert.ok(q.empty() && !q.full());
+  }, virtual());
+  assert.deepEqual(got, ["a", "b", "c"]);
+});
