@@ -4,12 +4,14 @@
 //
 // `_waitOnQueue(q, state).then(() => finish(arg))` costs a closure, a promise
 // and a microtask hop on every wait. Here `finish(arg)` runs when a wake
-// resumes the task, inside the kernel's dispatch, before the task's own code
-// goes on: the task holds the kernel by then (API.md rule 1), so no other
-// task runs in between, as with the `then`. It runs in the dispatcher's
-// async context, not the task's, so it must not run user code or ask which
-// task is running. Its result is what the wait returns, and what it throws
-// the wait throws. A cancel or timeout that takes the waiter away skips it.
+// resumes the task, inside the kernel's dispatch: where the `then()` would
+// run one microtask later, with no task's code in between (the resumed task
+// holds the kernel, API.md rule 1; a wait under Promise.all other than the
+// task's last is resumed without it, and its step still runs before the next
+// task's code). It runs in the dispatcher's async context, not the task's,
+// so it must not run user code or ask which task is running. Its result is
+// what the wait returns, and what it throws the wait throws. A cancel or
+// timeout that takes the waiter away skips it.
 
 import { kernelQueueList } from "./_queue_list.ts";
 import { currentCore, suspendInList } from "./_task_core.ts";
