@@ -170,6 +170,12 @@ export class Scheduler implements TaskScheduler {
   #wentIdle = false;
   /** True while expired timers fire: their wakes queue, the caller dispatches after. */
   #firing = false;
+  /**
+   * True while #next resumes a runnable whose task does not take the kernel
+   * (it waits on more traps, or has ended): a wake made then (by the trap's
+   * finish step, wait_then.ts) queues, and that loop dispatches it.
+   */
+  #resumingAside = false;
   #checkArmed = false;
   #timers = new TimeQueue();
   #hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -577,7 +583,7 @@ export class Scheduler implements TaskScheduler {
     item.task.queued++;
     this.#ready.push(item);
     if (this.holder !== undefined) this.#armCheck();
-    else if (!this.#yielding && !this.#firing) this.#next();
+    else if (!this.#yielding && !this.#firing && !this.#resumingAside) this.#next();
   }
 
   #hold(task: TaskCore): void {
@@ -669,9 +675,16 @@ export class Scheduler implements TaskScheduler {
       // A task waiting on several traps (Promise.all) takes the kernel only
       // with its last one: the others would leave it holding without running.
       const holds = --task.queued === 0 && task.trap === undefined && !task.terminated;
-      if (holds) this.#hold(task);
+      if (holds) {
+        this.#hold(task);
+        item.resume();
+        return;
+      }
+      // Nobody holds the kernel meanwhile: a wake must not start a second
+      // dispatch inside this one, or two tasks would run at once.
+      this.#resumingAside = true;
       item.resume();
-      if (holds) return;
+      this.#resumingAside = false;
     }
   }
 

@@ -2,8 +2,8 @@
 // the woken task resumes, instead of a then() on the wait's promise.
 
 import assert from "node:assert/strict";
-import { CancelledError, CurioError, run, sleep, spawn } from "@curio/curio";
-import { _rescheduleTasks, KernelQueue } from "@curio/curio/traps";
+import { CancelledError, CurioError, currentTask, run, sleep, spawn } from "@curio/curio";
+import { _rescheduleTasks, _waitOnQueue, KernelQueue } from "@curio/curio/traps";
 import { waitThen } from "../../kernel/wait_then.ts";
 
 Deno.test("waitThen: finish runs when the woken task's turn comes, not when it is woken; its result is the wait's", async () => {
@@ -89,4 +89,52 @@ Deno.test("waitThen outside a task rejects with CurioError and runs nothing", as
   );
   assert.equal(q.length, 0);
   assert.equal(finished, 0);
+});
+
+Deno.test("waitThen under Promise.all: a step that wakes a task starts no second dispatch; each task runs alone until it blocks", async () => {
+  // P waits on two traps at once. The first one's step runs while nobody
+  // holds the kernel (P takes it only with its last trap) and wakes M: M must
+  // queue behind P's second trap, not start running beside P.
+  const log: string[] = [];
+  await run(async () => {
+    const a = new KernelQueue();
+    const b = new KernelQueue();
+    const m = new KernelQueue();
+    const mTask = await spawn(async () => {
+      await _waitOnQueue(m, "M_WAIT");
+      for (let i = 1; i <= 3; i++) {
+        log.push(`M ${i}`);
+        await currentTask(); // does not block: M keeps the kernel
+      }
+    });
+    const p = await spawn(async () => {
+      await Promise.all([
+        waitThen(a, "A_WAIT", () => {
+          void _rescheduleTasks(m, 1);
+          log.push("step a wakes M");
+        }, undefined),
+        waitThen(b, "B_WAIT", () => log.push("step b"), undefined),
+      ]);
+      for (let i = 1; i <= 3; i++) {
+        log.push(`P ${i}`);
+        await currentTask();
+      }
+    });
+    await _rescheduleTasks(a, 1);
+    await _rescheduleTasks(b, 1);
+    log.push("main blocks");
+    await mTask.join();
+    await p.join();
+  });
+  assert.deepEqual(log, [
+    "main blocks",
+    "step a wakes M",
+    "step b",
+    "P 1",
+    "P 2",
+    "P 3",
+    "M 1",
+    "M 2",
+    "M 3",
+  ]);
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   CancelledError,
   CurioError,
+  currentTask,
   MockClock,
   Queue,
   run,
@@ -263,8 +264,8 @@ Deno.test("Queue keeps FIFO order while its store wraps around and grows (puts a
 
 Deno.test("Queue(1): one task's two blocked put()s under Promise.all both go in, in order, each as its wake comes", async () => {
   // The first woken put is not the task's last wait, so its item goes in
-  // while another task holds the kernel; neither item may be lost, doubled
-  // or reordered, and the slot accounting must end at an empty queue.
+  // while the putter does not hold the kernel; neither item may be lost,
+  // doubled or reordered, and the slot accounting must end at an empty queue.
   const got: string[] = [];
   await run(async () => {
     const q = new Queue<string>(1);
@@ -285,4 +286,33 @@ Deno.test("Queue(1): one task's two blocked put()s under Promise.all both go in,
     assert.ok(q.empty() && !q.full());
   }, virtual());
   assert.deepEqual(got, ["a", "b", "c"]);
+});
+
+Deno.test("Queue(1): the getter that one of a Promise.all's puts hands its item to runs alone until it blocks (rule 1)", async () => {
+  const trace: string[] = [];
+  await run(async () => {
+    const q = new Queue<string>(1);
+    await q.put("a");
+    const putter = await spawn(async () => {
+      await Promise.all([q.put("b"), q.put("c")]);
+      trace.push("putter resumed");
+    });
+    trace.push(`got ${await q.get()}`);
+    trace.push(`got ${await q.get()}`); // blocks; the first put hands "b" over
+    for (let i = 1; i <= 3; i++) {
+      trace.push(`getter ${i}`);
+      await currentTask(); // does not block: the getter keeps the kernel
+    }
+    trace.push(`got ${await q.get()}`); // blocks until the second put runs
+    await putter.join();
+  });
+  assert.deepEqual(trace, [
+    "got a",
+    "got b",
+    "getter 1",
+    "getter 2",
+    "getter 3",
+    "putter resumed",
+    "got c",
+  ]);
 });
