@@ -685,6 +685,7 @@ export class Scheduler implements TaskScheduler {
       this.#resumingAside = true;
       item.resume();
       this.#resumingAside = false;
+      if (task.queued > 0) this.#follow = task;
     }
   }
 
@@ -698,11 +699,43 @@ export class Scheduler implements TaskScheduler {
     this.#dispatchIfFree();
   };
 
+  /**
+   * The next runnable: the oldest; under a seed, a random ready task's
+   * oldest. Either way a task's runnables keep their order, and those queued
+   * right behind one just resumed without the kernel follow it at once, as
+   * they do without a seed. They are the task's other traps settled in the
+   * same moment (a cancel or timeout interrupts them all): under
+   * Promise.all, the rejection that lets the task's code go on must reach it
+   * as the task takes the kernel, before another task is resumed beside it.
+   */
   #pick(): Runnable | undefined {
-    const n = this.#ready.length;
-    if (this.#random === undefined || n < 2) return this.#ready.shift();
-    return this.#ready.takeAt(Math.floor(this.#random() * n));
+    const ready = this.#ready;
+    const n = ready.length;
+    const follow = this.#follow;
+    this.#follow = undefined;
+    if (this.#random === undefined || n < 2) {
+      this.#pickedAt = 0;
+      return ready.shift();
+    }
+    let i = this.#pickedAt;
+    if (follow === undefined || i >= n || ready.at(i)!.task !== follow) {
+      i = Math.floor(this.#random() * n);
+      const task = ready.at(i)!.task;
+      for (let k = 0; k < i; k++) {
+        if (ready.at(k)!.task === task) {
+          i = k;
+          break;
+        }
+      }
+    }
+    this.#pickedAt = i;
+    return ready.takeAt(i);
   }
+
+  /** A task resumed without the kernel that has more runnables queued (see #pick). */
+  #follow: TaskCore | undefined = undefined;
+  /** Where in the ready queue #pick took its last runnable from. */
+  #pickedAt = 0;
 
   #dispatchIfFree(): void {
     if (this.holder === undefined && !this.#yielding) this.#next();

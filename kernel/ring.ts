@@ -37,6 +37,12 @@ export class Ring<T> {
     return item;
   }
 
+  /** The `i`-th item from the front (0 <= i < length), left in place. */
+  at(i: number): T | undefined {
+    const ring = this.#ring;
+    return ring[(this.#head + i) & (ring.length - 1)];
+  }
+
   /** Removes and returns the `i`-th item from the front (0 <= i < length). */
   takeAt(i: number): T | undefined {
     if (i === 0) return this.shift();

@@ -10,7 +10,9 @@
 //
 // Invariants: while the run goes on, a checker task looks at every task it
 // can see: no putter blocked while the queue has room, no getter blocked
-// while items wait, at most one lock holder, permits never exceeded. After
+// while items wait, at most one lock holder, permits never exceeded; and
+// between operations each worker checks that no other worker runs while it
+// holds the kernel (API.md rule 1). After
 // the run: nothing lost or duplicated (items in = items out + items queued),
 // nobody hung, every finally ran, the primitives are back at rest.
 
@@ -112,6 +114,7 @@ const OPS = [
   "condPut",
   "condTake",
   "qPut",
+  "qPutPair",
   "qGet",
   "evtWait",
   "evtSet",
@@ -153,6 +156,8 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
   let condPuts = 0;
   let condTakes = 0;
   const delivered: string[] = [];
+  /** Workers inside a qPutPair (see checkQueue). */
+  const pairPutters = new Set<number>();
   const received: string[] = [];
   let openGuards = 0;
   const workers: Task[] = [];
@@ -219,6 +224,26 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
         void done;
         return;
       }
+      case "qPutPair": {
+        // Two puts awaited together: one task waiting on two traps, so a wake
+        // can resume one of them while the task does not hold the kernel.
+        const items = [`${me}.${n}a`, `${me}.${n}b`];
+        pairPutters.add(me);
+        try {
+          await ignoreAfter(
+            work + 1,
+            () =>
+              Promise.all(items.map((item) =>
+                queue.put(item).then(() => {
+                  delivered.push(item);
+                })
+              )),
+          );
+        } finally {
+          pairPutters.delete(me);
+        }
+        return;
+      }
       case "qGet":
         await ignoreAfter(work + 1, async () => {
           received.push(await queue.get());
@@ -264,6 +289,12 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
     const putters = states.filter((s) => s === "QUEUE_PUT").length;
     const getters = states.filter((s) => s === "QUEUE_GET").length;
     const moving = states.filter((s) => s === "READY" || s === "RUNNING").length;
+    // A worker putting two items at once may hold two granted slots while
+    // moving, or one while it still waits in QUEUE_PUT for the other.
+    const pairSlots =
+      states.filter((s, w) =>
+        pairPutters.has(w) && (s === "QUEUE_PUT" || s === "READY" || s === "RUNNING")
+      ).length;
     if (putters > 0 && !queue.full()) {
       queueProblems++;
       problems.push(
@@ -272,11 +303,23 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
     }
     // A getter waits only on an empty queue; slots granted to putters that
     // have not run yet count in qsize(), hence the allowance.
-    if (getters > 0 && queue.qsize() > moving) {
+    if (getters > 0 && queue.qsize() > moving + pairSlots) {
       queueProblems++;
       problems.push(
         `${kind}(${maxsize}): ${getters} getter(s) blocked while ${queue.qsize()} item(s) wait`,
       );
+    }
+  };
+
+  // Rule 1: an await that does not block keeps the kernel, so no other
+  // worker may run while a worker awaits currentTask().
+  let running = -1;
+  let overlaps = 0;
+  const checkAlone = async (me: number, after: Op): Promise<void> => {
+    running = me;
+    await currentTask();
+    if (running !== me && overlaps++ === 0) {
+      problems.push(`worker ${running} ran while worker ${me} held the kernel (after ${after})`);
     }
   };
 
@@ -287,6 +330,7 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
         const [op, work, timeout, depth] = plan[n]!;
         result.ops++;
         checkQueue();
+        if (n > 0) await checkAlone(me, plan[n - 1]![0]);
         if (depth === 0) {
           await perform(op, me, n, work);
           continue;
