@@ -685,7 +685,7 @@ export class Scheduler implements TaskScheduler {
       this.#resumingAside = true;
       item.resume();
       this.#resumingAside = false;
-      if (task.queued > 0) this.#follow = task;
+      if (task.queued > 0 && this.#random !== undefined) this.#follow = task;
     }
   }
 
@@ -710,10 +710,11 @@ export class Scheduler implements TaskScheduler {
    */
   #pick(): Runnable | undefined {
     const ready = this.#ready;
+    if (this.#random === undefined) return ready.shift();
     const n = ready.length;
     const follow = this.#follow;
     this.#follow = undefined;
-    if (this.#random === undefined || n < 2) {
+    if (n < 2) {
       this.#pickedAt = 0;
       return ready.shift();
     }
