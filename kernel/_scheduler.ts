@@ -683,8 +683,11 @@ export class Scheduler implements TaskScheduler {
       // Nobody holds the kernel meanwhile: a wake must not start a second
       // dispatch inside this one, or two tasks would run at once.
       this.#resumingAside = true;
-      item.resume();
-      this.#resumingAside = false;
+      try {
+        item.resume();
+      } finally {
+        this.#resumingAside = false;
+      }
       if (task.queued > 0 && this.#random !== undefined) this.#follow = task;
     }
   }
