@@ -1,6 +1,6 @@
-// A KernelQueue's list of waiting traps, for kernel files other than
-// traps.ts: the field is private to KernelQueue, and traps.ts fills in the
-// accessor as it loads.
+// A KernelQueue's list of waiting traps, for the kernel files that block
+// and wake tasks on one (traps.ts, wait_then.ts): the field is private to
+// KernelQueue, whose class in traps.ts fills in the accessor as it loads.
 
 import type { TrapList } from "./_task_core.ts";
 

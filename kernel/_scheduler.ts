@@ -168,14 +168,14 @@ export class Scheduler implements TaskScheduler {
    * Deno's event loop had its turn (and polled I/O) without a step aside.
    */
   #wentIdle = false;
-  /** True while expired timers fire: their wakes queue, the caller dispatches after. */
-  #firing = false;
   /**
-   * True while #next resumes a runnable whose task does not take the kernel
-   * (it waits on more traps, or has ended): a wake made then (by the trap's
-   * finish step, wait_then.ts) queues, and that loop dispatches it.
+   * True while the code running dispatches after it is done, so a wake made
+   * meanwhile only queues: expired timers firing, or #next resuming a
+   * runnable whose task does not take the kernel (a trap's finish step,
+   * wait_then.ts, may wake others there; dispatching from inside #next would
+   * let two tasks run at once).
    */
-  #resumingAside = false;
+  #queueWakes = false;
   #checkArmed = false;
   #timers = new TimeQueue();
   #hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -583,7 +583,7 @@ export class Scheduler implements TaskScheduler {
     item.task.queued++;
     this.#ready.push(item);
     if (this.holder !== undefined) this.#armCheck();
-    else if (!this.#yielding && !this.#firing && !this.#resumingAside) this.#next();
+    else if (!this.#yielding && !this.#queueWakes) this.#next();
   }
 
   #hold(task: TaskCore): void {
@@ -680,13 +680,13 @@ export class Scheduler implements TaskScheduler {
         item.resume();
         return;
       }
-      // Nobody holds the kernel meanwhile: a wake must not start a second
-      // dispatch inside this one, or two tasks would run at once.
-      this.#resumingAside = true;
+      // Nobody holds the kernel meanwhile: wakes queue, and this loop goes on.
+      const queueing = this.#queueWakes;
+      this.#queueWakes = true;
       try {
         item.resume();
       } finally {
-        this.#resumingAside = false;
+        this.#queueWakes = queueing;
       }
       if (task.queued > 0 && this.#random !== undefined) this.#follow = task;
     }
@@ -788,11 +788,12 @@ export class Scheduler implements TaskScheduler {
 
   /** Expires every deadline up to `now`; the wakes queue (the caller dispatches). */
   #runTimers(now: number): void {
-    this.#firing = true;
+    const queueing = this.#queueWakes;
+    this.#queueWakes = true;
     try {
       for (const entry of this.#timers.popExpired(now)) entry.target.expire(now);
     } finally {
-      this.#firing = false;
+      this.#queueWakes = queueing;
     }
   }
 

@@ -46,8 +46,6 @@ import type { Clock } from "./clock.ts";
 // The types the traps name, so that this entry point documents alone.
 export type { Clock, Kernel, KernelOptions, KernelRunOptions, Task };
 
-let listOf: (queue: KernelQueue) => TrapList;
-
 /**
  * A FIFO of tasks waiting on something, owned by a synchronization
  * primitive. Tasks enter it with {@linkcode _waitOnQueue} and leave it when
@@ -73,8 +71,7 @@ export class KernelQueue {
   #list = new TrapList();
 
   static {
-    listOf = (queue) => queue.#list;
-    kernelQueueList.of = listOf as (queue: object) => TrapList;
+    kernelQueueList.of = (queue) => (queue as KernelQueue).#list;
   }
 
   /** How many tasks are waiting. */
@@ -113,7 +110,7 @@ export function _waitOnQueue(kqueue: KernelQueue, stateName: string): Promise<un
       throw new TypeError("Cannot wait on queue: expected a KernelQueue");
     }
     const state = typeof stateName === "string" ? stateName : String(stateName);
-    return suspendInList(currentCore("wait on a kernel queue"), state, listOf(kqueue));
+    return suspendInList(currentCore("wait on a kernel queue"), state, kernelQueueList.of(kqueue));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -180,7 +177,7 @@ export function _rescheduleTasks(
       new RangeError(`Cannot reschedule tasks: n must be a number >= 0, received ${n}`),
     );
   }
-  const list = listOf(kqueue);
+  const list = kernelQueueList.of(kqueue);
   for (let i = 0; i < n; i++) {
     const trap = list.shift();
     if (trap === undefined) break;
