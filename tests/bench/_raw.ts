@@ -224,12 +224,24 @@ export function startSleepers(n: number): void {
   }
 }
 
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
+/**
+ * What the echo workload needs of a connection: a `Deno.Conn` itself, or a
+ * wrapper of one (the floors of tests/bench/echo_floors.ts).
+ */
+export interface EchoConn {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(data: Uint8Array): Promise<number | null>;
+  close(): void;
+  /** Called as the task that used the connection ends. */
+  ended?(): void;
 }
 
-async function echoClient(conn: Deno.Conn, rounds: number, msg: Uint8Array): Promise<void> {
+async function writeAll(conn: EchoConn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += (await conn.write(data.subarray(off)))!;
+}
+
+async function echoClient(conn: EchoConn, rounds: number, msg: Uint8Array): Promise<void> {
   const buf = new Uint8Array(65536);
   for (let k = 0; k < rounds; k++) {
     await writeAll(conn, msg);
@@ -240,20 +252,26 @@ async function echoClient(conn: Deno.Conn, rounds: number, msg: Uint8Array): Pro
       got += n;
     }
   }
+  conn.ended?.();
 }
 
 /**
  * TCP echo of 64-byte messages over `conns` connections, `rounds` round
- * trips each, server and clients in this process.
+ * trips each, server and clients in this process; each connection, on both
+ * sides, is used through `wrap(conn)` (by default the connection itself).
  */
-export async function echo(conns: number, rounds: number): Promise<number> {
+export async function echo(
+  conns: number,
+  rounds: number,
+  wrap: (conn: Deno.Conn) => EchoConn = (conn) => conn,
+): Promise<number> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const handlers: Promise<void>[] = [];
   const server = (async () => {
     for (;;) {
-      let conn: Deno.Conn;
+      let conn: EchoConn;
       try {
-        conn = await listener.accept();
+        conn = wrap(await listener.accept());
       } catch {
         return;
       }
@@ -267,14 +285,15 @@ export async function echo(conns: number, rounds: number): Promise<number> {
           }
         } finally {
           conn.close();
+          conn.ended?.();
         }
       })());
     }
   })();
   const { port } = listener.addr as Deno.NetAddr;
-  const clients: Deno.Conn[] = [];
+  const clients: EchoConn[] = [];
   for (let i = 0; i < conns; i++) {
-    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    const c = wrap(await Deno.connect({ hostname: "127.0.0.1", port }));
     clients.push(c);
   }
   const msg = new Uint8Array(64).fill(120);

@@ -68,7 +68,7 @@ function blocked(): void {
  * its own, which a cancel could reject (`cancel`) while Deno's read or write
  * goes on.
  */
-class Op {
+class Op implements raw.EchoConn {
   #resolve: (n: number | null) => void = () => {};
   #value: number | null = null;
   cancel: (error: unknown) => void = () => {};
@@ -102,71 +102,21 @@ class Op {
   write(data: Uint8Array): Promise<number | null> {
     return this.#start(this.conn.write(data));
   }
-}
 
-async function writeAll(op: Op, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += (await op.write(data.subarray(off)))!;
-}
+  close(): void {
+    this.conn.close();
+  }
 
-async function serve(conn: Deno.Conn): Promise<void> {
-  const op = new Op(conn);
-  const buffer = new Uint8Array(65536);
-  try {
-    for (;;) {
-      const n = await op.read(buffer);
-      if (n === null) break;
-      await writeAll(op, buffer.subarray(0, n));
-    }
-  } finally {
-    conn.close();
+  /** The task that used this connection ends: it no longer holds the kernel. */
+  ended(): void {
     blocked();
   }
 }
 
-async function client(conn: Deno.Conn, message: Uint8Array): Promise<void> {
-  const op = new Op(conn);
-  const buffer = new Uint8Array(65536);
-  for (let k = 0; k < ROUND_TRIPS; k++) {
-    await writeAll(op, message);
-    let got = 0;
-    while (got < message.length) {
-      const n = await op.read(buffer);
-      if (n === null) throw new Error("Cannot echo: the server closed the connection");
-      got += n;
-    }
-  }
-  blocked();
-}
-
 /** The echo workload with cancellable operations; `inOrder` adds rule 1. */
-async function echoFloor(inOrder: boolean): Promise<number> {
+function echoFloor(inOrder: boolean): Promise<number> {
   ordered = inOrder;
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const handlers: Promise<void>[] = [];
-  const accepting = (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
-      }
-      handlers.push(serve(conn));
-    }
-  })();
-  const { port } = listener.addr as Deno.NetAddr;
-  const conns: Deno.Conn[] = [];
-  for (let i = 0; i < CONNS; i++) conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
-  const message = new Uint8Array(64).fill(120);
-  const t0 = performance.now();
-  await Promise.all(conns.map((conn) => client(conn, message)));
-  const ms = performance.now() - t0;
-  for (const conn of conns) conn.close();
-  listener.close();
-  await accepting;
-  await Promise.all(handlers);
-  return ms;
+  return raw.echo(CONNS, ROUND_TRIPS, (conn) => new Op(conn));
 }
 
 async function workload(variant: Variant): Promise<() => Promise<number>> {
