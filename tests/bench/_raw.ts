@@ -241,6 +241,9 @@ async function writeAll(conn: EchoConn, data: Uint8Array): Promise<void> {
   while (off < data.length) off += (await conn.write(data.subarray(off)))!;
 }
 
+/** Runs one connection's code: by default as a plain async call. */
+export type EchoRunner = (body: () => Promise<void>) => Promise<void>;
+
 async function echoClient(conn: EchoConn, rounds: number, msg: Uint8Array): Promise<void> {
   const buf = new Uint8Array(65536);
   for (let k = 0; k < rounds; k++) {
@@ -258,12 +261,14 @@ async function echoClient(conn: EchoConn, rounds: number, msg: Uint8Array): Prom
 /**
  * TCP echo of 64-byte messages over `conns` connections, `rounds` round
  * trips each, server and clients in this process; each connection, on both
- * sides, is used through `wrap(conn)` (by default the connection itself).
+ * sides, is used through `wrap(conn)` (by default the connection itself),
+ * and each connection's code on each side runs through `runner`.
  */
 export async function echo(
   conns: number,
   rounds: number,
   wrap: (conn: Deno.Conn) => EchoConn = (conn) => conn,
+  runner: EchoRunner = (body) => body(),
 ): Promise<number> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const handlers: Promise<void>[] = [];
@@ -275,7 +280,7 @@ export async function echo(
       } catch {
         return;
       }
-      handlers.push((async () => {
+      handlers.push(runner(async () => {
         const buf = new Uint8Array(65536);
         try {
           for (;;) {
@@ -287,7 +292,7 @@ export async function echo(
           conn.close();
           conn.ended?.();
         }
-      })());
+      }));
     }
   })();
   const { port } = listener.addr as Deno.NetAddr;
@@ -298,7 +303,7 @@ export async function echo(
   }
   const msg = new Uint8Array(64).fill(120);
   const t0 = performance.now();
-  await Promise.all(clients.map((c) => echoClient(c, rounds, msg)));
+  await Promise.all(clients.map((c) => runner(() => echoClient(c, rounds, msg))));
   const ms = performance.now() - t0;
   for (const c of clients) c.close();
   listener.close();

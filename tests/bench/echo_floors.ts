@@ -10,6 +10,9 @@
 // - ordered:     the same, and woken operations resume one at a time in FIFO
 //                order, each when the one running blocks again (API.md
 //                "Scheduling" rule 1, nothing else of the kernel);
+// - context:     the same, and each connection's code on each side runs in
+//                an AsyncLocalStorage context of its own, as a task's body
+//                does (so that `currentTask()` works across its awaits);
 // - curio:       bench:compare's curio row.
 //
 // Each implementation runs in its own process (one process running several
@@ -20,10 +23,11 @@
 
 import * as raw from "./_raw.ts";
 import * as curio from "./_curio.ts";
+import { AsyncLocalStorage } from "node:async_hooks";
 
 const CONNS = 50;
 const ROUND_TRIPS = 200;
-const VARIANTS = ["raw", "cancellable", "ordered", "curio"] as const;
+const VARIANTS = ["raw", "cancellable", "ordered", "context", "curio"] as const;
 type Variant = typeof VARIANTS[number];
 
 function arg(name: string): string | undefined {
@@ -113,10 +117,26 @@ class Op implements raw.EchoConn {
   }
 }
 
-/** The echo workload with cancellable operations; `inOrder` adds rule 1. */
-function echoFloor(inOrder: boolean): Promise<number> {
+/** A task record, as far as the context floor needs one. */
+class Record {
+  constructor(readonly id: number) {}
+}
+
+const context = new AsyncLocalStorage<Record>();
+let records = 0;
+
+/** Runs one connection's code in a context of its own, as a task's body runs. */
+function inContext(body: () => Promise<void>): Promise<void> {
+  return context.run(new Record(records++), body);
+}
+
+/**
+ * The echo workload with cancellable operations; `inOrder` adds rule 1,
+ * `withContext` a context per connection and side.
+ */
+function echoFloor(inOrder: boolean, withContext = false): Promise<number> {
   ordered = inOrder;
-  return raw.echo(CONNS, ROUND_TRIPS, (conn) => new Op(conn));
+  return raw.echo(CONNS, ROUND_TRIPS, (conn) => new Op(conn), withContext ? inContext : undefined);
 }
 
 async function workload(variant: Variant): Promise<() => Promise<number>> {
@@ -127,6 +147,8 @@ async function workload(variant: Variant): Promise<() => Promise<number>> {
       return () => echoFloor(false);
     case "ordered":
       return () => echoFloor(true);
+    case "context":
+      return () => echoFloor(true, true);
     case "curio": {
       const api = await curio.loadCurio();
       return () => curio.echo(api, CONNS, ROUND_TRIPS);
