@@ -120,9 +120,15 @@ const OPS = [
   "evtSet",
   "sleep",
   "group",
+  "groupAny",
+  "child",
+  "semPair",
   "selfCancel",
 ] as const;
 type Op = typeof OPS[number];
+
+/** Virtual seconds after which the watchdog reports a run as hung. */
+const HUNG_AFTER = 1_000;
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -275,6 +281,68 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
         }
         return;
       }
+      case "groupAny": {
+        // The first member to finish wins; the others are cancelled and
+        // awaited before the scope returns, whatever hits the parent.
+        const members: Task[] = [];
+        try {
+          await TaskGroup.scope(async (g) => {
+            members.push(await g.spawn(() => hold("lock", lock, 1, work)));
+            members.push(await g.spawn(() => sleep(work / 2)));
+            members.push(await g.spawn(() => ignoreAfter(work + 1, () => event.wait())));
+          }, { wait: "any" });
+        } finally {
+          if (members.some((m) => !m.terminated)) {
+            problems.push("a TaskGroup(any) member outlived its scope");
+          }
+        }
+        return;
+      }
+      case "child": {
+        // A child of the worker's own, then joined, waited for or cancelled;
+        // a cancel or timeout of the worker meanwhile must not leave it behind
+        // holding anything (it is cancelled in the finally).
+        // (What it holds follows from the plan, not from the PRNG: nothing
+        // drawn during the run may depend on the interleaving.)
+        const child = await spawn(
+          () => (me + n) % 2 === 0 ? hold("lock", lock, 1, work) : hold("bsem", bsem, 2, work),
+          { name: `child of ${me}` },
+        );
+        try {
+          const how = n % 3;
+          if (how === 0) await child.join().catch(() => {});
+          else if (how === 1) await child.wait();
+          else {
+            await sleep(work / 2);
+            await child.cancel();
+          }
+        } finally {
+          if (!child.terminated) await child.cancel();
+          if (!child.terminated) problems.push(`worker ${me}'s child outlived its cancel`);
+        }
+        return;
+      }
+      case "semPair": {
+        // Two permits asked for at once: one task waiting on two traps. What
+        // was granted is released, whatever a timeout or cancel interrupted.
+        const asks = await Promise.allSettled([sem.acquire(), sem.acquire()]);
+        const granted = asks.filter((a) => a.status === "fulfilled").length;
+        holders.sem += granted;
+        openGuards++;
+        try {
+          if (holders.sem > 2) problems.push(`${holders.sem} holders of sem (max 2)`);
+          const failed = asks.find((a) => a.status === "rejected");
+          if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+          await sleep(work);
+        } finally {
+          for (let i = 0; i < granted; i++) {
+            holders.sem--;
+            await sem.release();
+          }
+          openGuards--;
+        }
+        return;
+      }
       case "selfCancel":
         await (await currentTask()).cancel();
         problems.push("a task that cancelled itself went on running");
@@ -382,9 +450,12 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
     const outcome = await Promise.race([
       run(async () => {
         const watchdog = await spawn(async () => {
-          await sleep(10_000);
+          // Far beyond any plan's length (each operation takes at most a few
+          // virtual seconds), and short enough that a hung run does not keep
+          // the checker below going for long in real time.
+          await sleep(HUNG_AFTER);
           const alive = workers.filter((t) => !t.terminated).map((t) => `${t.name}: ${t.state}`);
-          problems.push(`hung after 10000 virtual seconds: ${alive.join(", ")}`);
+          problems.push(`hung after ${HUNG_AFTER} virtual seconds: ${alive.join(", ")}`);
           for (const t of workers) {
             if (!t.terminated) await spawn(() => t.cancel(), { daemon: true });
           }
