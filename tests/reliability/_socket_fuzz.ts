@@ -7,7 +7,9 @@
 // cancels the current reader at random moments and a fresh reader takes
 // over the same stream. Whatever the interleaving, the bytes read, in order,
 // must be exactly the bytes sent. Real clock and real descriptors; seeded
-// like the main fuzz.
+// like the main fuzz, and the seed is also the kernel's schedule (it picks a
+// random ready task at each switch), though the real descriptors keep a run
+// from replaying exactly.
 
 import {
   CancelledError,
@@ -347,7 +349,7 @@ export async function socketFuzzOnce(
     } finally {
       await channel.close();
     }
-  }, { logErrors: false }).then(() => "done" as const, (e) => {
+  }, { logErrors: false, schedule: { seed } }).then(() => "done" as const, (e) => {
     result.problems.push(`run() rejected: ${e instanceof Error ? e.message : e}`);
     return "done" as const;
   });
