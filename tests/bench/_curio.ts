@@ -34,6 +34,7 @@ export interface CurioApi {
     handler: (client: CurioSocket, addr: unknown) => Promise<void>,
   ) => Promise<never>;
   openConnection?: (host: string, port: number) => Promise<CurioSocket>;
+  Socket?: new (conn: Deno.Conn) => CurioSocket;
   httpServer?: (
     host: string,
     port: number,
@@ -179,6 +180,42 @@ export async function switches(c: CurioApi, n = SIZES.switches): Promise<number>
   return performance.now() - t0;
 }
 
+/** A server side: sends back what it receives, until end of data. */
+async function echoBack(sock: CurioSocket): Promise<void> {
+  for (;;) {
+    const data = await sock.recv(65536);
+    if (data.length === 0) return;
+    await sock.sendall(data);
+  }
+}
+
+/**
+ * A client task per socket, each sending `rounds` 64-byte messages and
+ * reading each one back; the milliseconds until all are done.
+ */
+async function echoClients(c: CurioApi, clients: CurioSocket[], rounds: number): Promise<number> {
+  const msg = new Uint8Array(64).fill(120);
+  const t0 = performance.now();
+  const tasks = [];
+  for (const client of clients) {
+    tasks.push(
+      await c.spawn(async () => {
+        for (let k = 0; k < rounds; k++) {
+          await client.sendall(msg);
+          let got = 0;
+          while (got < msg.length) {
+            const data = await client.recv(65536);
+            if (data.length === 0) throw new Error("Cannot echo: the server closed");
+            got += data.length;
+          }
+        }
+      }),
+    );
+  }
+  for (const t of tasks) await t.join();
+  return performance.now() - t0;
+}
+
 /**
  * TCP echo of 64-byte messages over `conns` connections through
  * `tcpServerSocket` + `runServer` + `openConnection`, `rounds` round trips
@@ -191,39 +228,42 @@ export async function echo(c: CurioApi, conns: number, rounds: number): Promise<
   return await c.run(async () => {
     const sock = tcpServerSocket("127.0.0.1", 0);
     const port = (sock.getsockname() as [string, number])[1];
-    const server = await c.spawn(() =>
-      runServer(sock, async (client) => {
-        for (;;) {
-          const data = await client.recv(65536);
-          if (data.length === 0) return;
-          await client.sendall(data);
-        }
-      })
-    );
+    const server = await c.spawn(() => runServer(sock, echoBack));
     const clients: CurioSocket[] = [];
     for (let i = 0; i < conns; i++) clients.push(await openConnection("127.0.0.1", port));
-    const msg = new Uint8Array(64).fill(120);
-    const t0 = performance.now();
-    const tasks = [];
-    for (const client of clients) {
-      tasks.push(
+    const ms = await echoClients(c, clients, rounds);
+    for (const client of clients) await client.close();
+    await server.cancel();
+    return ms;
+  });
+}
+
+/**
+ * The echo workload over connections already open (`pairs` of server and
+ * client ends, each wrapped in a `Socket`): a server task and a client task
+ * per pair, `rounds` round trips of 64 bytes each.
+ */
+export async function echoPairs(
+  c: CurioApi,
+  pairs: ReadonlyArray<readonly [server: Deno.Conn, client: Deno.Conn]>,
+  rounds: number,
+): Promise<number> {
+  const Socket = c.Socket!;
+  return await c.run(async () => {
+    const servers: CurioTask<void>[] = [];
+    for (const [conn] of pairs) {
+      const server = new Socket(conn);
+      servers.push(
         await c.spawn(async () => {
-          for (let k = 0; k < rounds; k++) {
-            await client.sendall(msg);
-            let got = 0;
-            while (got < msg.length) {
-              const data = await client.recv(65536);
-              if (data.length === 0) throw new Error("Cannot echo: the server closed");
-              got += data.length;
-            }
-          }
+          await echoBack(server);
+          await server.close();
         }),
       );
     }
-    for (const t of tasks) await t.join();
-    const ms = performance.now() - t0;
+    const clients = pairs.map(([, conn]) => new Socket(conn));
+    const ms = await echoClients(c, clients, rounds);
     for (const client of clients) await client.close();
-    await server.cancel();
+    for (const t of servers) await t.join();
     return ms;
   });
 }

@@ -258,58 +258,67 @@ async function echoClient(conn: EchoConn, rounds: number, msg: Uint8Array): Prom
   conn.ended?.();
 }
 
+/** One connection's server side: echoes what it reads until end of data. */
+async function echoServer(conn: EchoConn): Promise<void> {
+  const buf = new Uint8Array(65536);
+  try {
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      await writeAll(conn, buf.subarray(0, n));
+    }
+  } finally {
+    conn.close();
+    conn.ended?.();
+  }
+}
+
+/**
+ * The echo workload over connections already open: for each pair, a server
+ * side that echoes and a client side that sends `rounds` 64-byte messages
+ * and reads each one back, each side's code run through `runner`. Returns
+ * the milliseconds until every client is done; then closes the clients and
+ * waits for the servers to see the end.
+ */
+export async function echoPairs(
+  pairs: ReadonlyArray<readonly [server: EchoConn, client: EchoConn]>,
+  rounds: number,
+  runner: EchoRunner = (body) => body(),
+): Promise<number> {
+  const servers = pairs.map(([server]) => runner(() => echoServer(server)));
+  const msg = new Uint8Array(64).fill(120);
+  const t0 = performance.now();
+  await Promise.all(pairs.map(([, client]) => runner(() => echoClient(client, rounds, msg))));
+  const ms = performance.now() - t0;
+  for (const [, client] of pairs) client.close();
+  await Promise.all(servers);
+  return ms;
+}
+
 /**
  * TCP echo of 64-byte messages over `conns` connections, `rounds` round
- * trips each, server and clients in this process; each connection, on both
- * sides, is used through `wrap(conn)` (by default the connection itself),
- * and each connection's code on each side runs through `runner`.
+ * trips each, server and clients in this process ({@linkcode echoPairs});
+ * each connection, on both sides, is used through `wrap(conn)` (by default
+ * the connection itself).
  */
 export async function echo(
   conns: number,
   rounds: number,
   wrap: (conn: Deno.Conn) => EchoConn = (conn) => conn,
-  runner: EchoRunner = (body) => body(),
+  runner?: EchoRunner,
 ): Promise<number> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const handlers: Promise<void>[] = [];
-  const server = (async () => {
-    for (;;) {
-      let conn: EchoConn;
-      try {
-        conn = wrap(await listener.accept());
-      } catch {
-        return;
-      }
-      handlers.push(runner(async () => {
-        const buf = new Uint8Array(65536);
-        try {
-          for (;;) {
-            const n = await conn.read(buf);
-            if (n === null) break;
-            await writeAll(conn, buf.subarray(0, n));
-          }
-        } finally {
-          conn.close();
-          conn.ended?.();
-        }
-      }));
-    }
-  })();
   const { port } = listener.addr as Deno.NetAddr;
-  const clients: EchoConn[] = [];
-  for (let i = 0; i < conns; i++) {
-    const c = wrap(await Deno.connect({ hostname: "127.0.0.1", port }));
-    clients.push(c);
+  const pairs: Array<[EchoConn, EchoConn]> = [];
+  try {
+    for (let i = 0; i < conns; i++) {
+      const client = await Deno.connect({ hostname: "127.0.0.1", port });
+      pairs.push([wrap(await listener.accept()), wrap(client)]);
+    }
+  } finally {
+    listener.close();
   }
-  const msg = new Uint8Array(64).fill(120);
-  const t0 = performance.now();
-  await Promise.all(clients.map((c) => runner(() => echoClient(c, rounds, msg))));
-  const ms = performance.now() - t0;
-  for (const c of clients) c.close();
-  listener.close();
-  await server;
-  await Promise.all(handlers);
-  return ms;
+  return await echoPairs(pairs, rounds, runner);
 }
 
 /** The handler both HTTP servers run: the same work, so the difference is the server. */

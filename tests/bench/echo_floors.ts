@@ -19,15 +19,23 @@
 // promise-heavy variants in turn slows the later ones), the processes
 // alternate, and each process reports the median of 15 runs after 3 warm-ups.
 //
-//   deno run --allow-all tests/bench/echo_floors.ts [--rounds=8]
+// With --in-memory, every variant runs over in-memory connections instead
+// (_memory_conn.ts: no syscalls, reads completing in batches per
+// setImmediate), so what is left is each implementation's JavaScript: the
+// way to see a change to curio's I/O path that the kernel's TCP time would
+// hide in noise.
+//
+//   deno run --allow-all tests/bench/echo_floors.ts [--rounds=8] [--in-memory]
 
 import * as raw from "./_raw.ts";
 import * as curio from "./_curio.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
+import { memoryPair } from "./_memory_conn.ts";
 
 const CONNS = 50;
 const ROUND_TRIPS = 200;
 const VARIANTS = ["raw", "cancellable", "ordered", "context", "curio"] as const;
+const IN_MEMORY = Deno.args.includes("--in-memory");
 type Variant = typeof VARIANTS[number];
 
 function arg(name: string): string | undefined {
@@ -77,7 +85,7 @@ class Op implements raw.EchoConn {
   #value: number | null = null;
   cancel: (error: unknown) => void = () => {};
 
-  constructor(readonly conn: Deno.Conn) {}
+  constructor(readonly conn: raw.EchoConn) {}
 
   #completed = (n: number | null): void => {
     this.#value = n;
@@ -136,12 +144,20 @@ function inContext(body: () => Promise<void>): Promise<void> {
  */
 function echoFloor(inOrder: boolean, withContext = false): Promise<number> {
   ordered = inOrder;
-  return raw.echo(CONNS, ROUND_TRIPS, (conn) => new Op(conn), withContext ? inContext : undefined);
+  const runner = withContext ? inContext : undefined;
+  if (!IN_MEMORY) return raw.echo(CONNS, ROUND_TRIPS, (conn) => new Op(conn), runner);
+  const pairs = memoryPairs().map(([server, client]) => [new Op(server), new Op(client)] as const);
+  return raw.echoPairs(pairs, ROUND_TRIPS, runner);
+}
+
+function memoryPairs(): ReturnType<typeof memoryPair>[] {
+  return Array.from({ length: CONNS }, memoryPair);
 }
 
 async function workload(variant: Variant): Promise<() => Promise<number>> {
   switch (variant) {
     case "raw":
+      if (IN_MEMORY) return () => raw.echoPairs(memoryPairs(), ROUND_TRIPS);
       return () => raw.echo(CONNS, ROUND_TRIPS);
     case "cancellable":
       return () => echoFloor(false);
@@ -151,6 +167,10 @@ async function workload(variant: Variant): Promise<() => Promise<number>> {
       return () => echoFloor(true, true);
     case "curio": {
       const api = await curio.loadCurio();
+      if (IN_MEMORY) {
+        return () =>
+          curio.echoPairs(api, memoryPairs() as unknown as [Deno.Conn, Deno.Conn][], ROUND_TRIPS);
+      }
       return () => curio.echo(api, CONNS, ROUND_TRIPS);
     }
   }
@@ -180,7 +200,13 @@ if (child !== undefined) {
   for (let round = 0; round < rounds; round++) {
     for (const variant of VARIANTS) {
       const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-all", import.meta.filename!, `--variant=${variant}`],
+        args: [
+          "run",
+          "--allow-all",
+          import.meta.filename!,
+          `--variant=${variant}`,
+          ...(IN_MEMORY ? ["--in-memory"] : []),
+        ],
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -195,7 +221,9 @@ if (child !== undefined) {
   const rawMs = median(results.get("raw")!);
   const perRoundTrips = (ms: number): string => (ms * 10_000 / (CONNS * ROUND_TRIPS)).toFixed(1);
   console.log(
-    `TCP echo 64 B, ${CONNS} connections: ms per 10,000 round trips (median of ${rounds} processes)`,
+    `${
+      IN_MEMORY ? "In-memory" : "TCP"
+    } echo 64 B, ${CONNS} connections: ms per 10,000 round trips (median of ${rounds} processes)`,
   );
   for (const variant of VARIANTS) {
     const ms = median(results.get(variant)!);
