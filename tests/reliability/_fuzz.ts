@@ -187,6 +187,21 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
     }
   };
 
+  /** Runs `body` in a TaskGroup scope; no member it lists may outlive the scope. */
+  const scoped = async (
+    wait: "all" | "any",
+    body: (g: TaskGroup, members: Task[]) => Promise<void>,
+  ): Promise<void> => {
+    const members: Task[] = [];
+    try {
+      await TaskGroup.scope((g) => body(g, members), { wait });
+    } finally {
+      if (members.some((m) => !m.terminated)) {
+        problems.push(`a TaskGroup(${wait}) member outlived its scope`);
+      }
+    }
+  };
+
   const perform = async (op: Op, me: number, n: number, work: number): Promise<void> => {
     switch (op) {
       case "lock":
@@ -264,40 +279,22 @@ export async function fuzzOnce(seed: number, options: FuzzOptions = {}): Promise
         return;
       case "sleep":
         return await sleep(work);
-      case "group": {
-        // Members that take the lock and the queue inside a scope: none may
-        // outlive it, whatever cancels or timeouts hit the parent.
-        const members: Task[] = [];
-        try {
-          await TaskGroup.scope(async (g) => {
-            members.push(await g.spawn(() => hold("lock", lock, 1, work / 2)));
-            members.push(await g.spawn(() => hold("sem", sem, 2, work / 3)));
-            await sleep(work / 4);
-          });
-        } finally {
-          if (members.some((m) => !m.terminated)) {
-            problems.push("a TaskGroup member outlived its scope");
-          }
-        }
-        return;
-      }
-      case "groupAny": {
+      case "group":
+        // Members that take the lock and the semaphore inside a scope: none
+        // may outlive it, whatever cancels or timeouts hit the parent.
+        return await scoped("all", async (g, members) => {
+          members.push(await g.spawn(() => hold("lock", lock, 1, work / 2)));
+          members.push(await g.spawn(() => hold("sem", sem, 2, work / 3)));
+          await sleep(work / 4);
+        });
+      case "groupAny":
         // The first member to finish wins; the others are cancelled and
         // awaited before the scope returns, whatever hits the parent.
-        const members: Task[] = [];
-        try {
-          await TaskGroup.scope(async (g) => {
-            members.push(await g.spawn(() => hold("lock", lock, 1, work)));
-            members.push(await g.spawn(() => sleep(work / 2)));
-            members.push(await g.spawn(() => ignoreAfter(work + 1, () => event.wait())));
-          }, { wait: "any" });
-        } finally {
-          if (members.some((m) => !m.terminated)) {
-            problems.push("a TaskGroup(any) member outlived its scope");
-          }
-        }
-        return;
-      }
+        return await scoped("any", async (g, members) => {
+          members.push(await g.spawn(() => hold("lock", lock, 1, work)));
+          members.push(await g.spawn(() => sleep(work / 2)));
+          members.push(await g.spawn(() => ignoreAfter(work + 1, () => event.wait())));
+        });
       case "child": {
         // A child of the worker's own, then joined, waited for or cancelled;
         // a cancel or timeout of the worker meanwhile must not leave it behind
