@@ -1,5 +1,5 @@
 // How much of curio's gap to raw Deno on TCP echo is the price of what curio
-// promises, and how much is its own code? Four implementations of the
+// promises, and how much is its own code? Five implementations of the
 // bench:compare workload (50 connections, 200 round trips of 64 bytes each):
 //
 // - raw:         Deno.Conn read/write awaited directly (bench:compare's raw row);
