@@ -190,6 +190,26 @@ async function echoBack(sock: CurioSocket): Promise<void> {
 }
 
 /**
+ * Sends `msg` over `client` `rounds` times, reading each one back in full
+ * before the next: a client's side of the echo workload.
+ */
+export async function echoRoundTrips(
+  client: Pick<CurioSocket, "recv" | "sendall">,
+  msg: Uint8Array,
+  rounds: number,
+): Promise<void> {
+  for (let k = 0; k < rounds; k++) {
+    await client.sendall(msg);
+    let got = 0;
+    while (got < msg.length) {
+      const data = await client.recv(65536);
+      if (data.length === 0) throw new Error("Cannot echo: the server closed");
+      got += data.length;
+    }
+  }
+}
+
+/**
  * A client task per socket, each sending `rounds` 64-byte messages and
  * reading each one back; the milliseconds until all are done.
  */
@@ -198,19 +218,7 @@ async function echoClients(c: CurioApi, clients: CurioSocket[], rounds: number):
   const t0 = performance.now();
   const tasks = [];
   for (const client of clients) {
-    tasks.push(
-      await c.spawn(async () => {
-        for (let k = 0; k < rounds; k++) {
-          await client.sendall(msg);
-          let got = 0;
-          while (got < msg.length) {
-            const data = await client.recv(65536);
-            if (data.length === 0) throw new Error("Cannot echo: the server closed");
-            got += data.length;
-          }
-        }
-      }),
-    );
+    tasks.push(await c.spawn(() => echoRoundTrips(client, msg, rounds)));
   }
   for (const t of tasks) await t.join();
   return performance.now() - t0;

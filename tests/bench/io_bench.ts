@@ -17,6 +17,7 @@ import {
   spawn,
   tcpServerSocket,
 } from "@curio/curio";
+import { echoRoundTrips } from "./_curio.ts";
 
 const ROUND_TRIPS = 1000;
 const MESSAGE = new Uint8Array(64).fill(120);
@@ -90,18 +91,6 @@ await kernel.run(async () => {
   for (let i = 0; i < 50; i++) curio50.push(await openConnection(host, port));
 });
 
-async function curioRoundTrips(sock: Socket, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    await sock.sendall(MESSAGE);
-    let got = 0;
-    while (got < MESSAGE.length) {
-      const data = await sock.recv(65536);
-      if (data.length === 0) throw new Error("curio echo: unexpected EOF");
-      got += data.length;
-    }
-  }
-}
-
 // --- benches ------------------------------------------------------------------
 
 Deno.bench({
@@ -117,7 +106,7 @@ Deno.bench({
   name: "curio echo, 1 connection",
   group: "echo 64 B x1000, 1 connection",
   fn: async () => {
-    await kernel.run(() => curioRoundTrips(curio1[0]!, ROUND_TRIPS));
+    await kernel.run(() => echoRoundTrips(curio1[0]!, MESSAGE, ROUND_TRIPS));
   },
 });
 
@@ -138,7 +127,7 @@ Deno.bench({
     const per = ROUND_TRIPS / curio50.length;
     await kernel.run(async () => {
       const tasks = [];
-      for (const s of curio50) tasks.push(await spawn(() => curioRoundTrips(s, per)));
+      for (const s of curio50) tasks.push(await spawn(() => echoRoundTrips(s, MESSAGE, per)));
       for (const t of tasks) await t.join();
     });
   },
