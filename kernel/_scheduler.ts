@@ -754,8 +754,13 @@ export class Scheduler implements TaskScheduler {
   #armCheck(): void {
     if (this.#checkArmed) return;
     this.#checkArmed = true;
-    outsideTasks(() => setImmediate(this.#check));
+    outsideTasks(this.#armImmediate);
   }
+
+  // Bound once: arming allocates no closure.
+  #armImmediate = (): void => {
+    setImmediate(this.#check);
+  };
 
   #check = (): void => {
     this.#checkArmed = false;
