@@ -256,7 +256,7 @@ export function wait(sigset: SignalSource): Promise<Deno.Signal> {
       countWaiter(-1);
       state.sync();
     };
-  });
+  }, undefined);
 }
 
 /** `_sigignore`: swallow the set's signals, process wide, until disposed. */

@@ -295,25 +295,28 @@ function clearPendingSoon(task: TaskCore, pending: CancelledError): void {
 }
 
 /**
- * Blocks the task `task` in a new trap and returns its promise. `arm`
- * registers the trap wherever it will be woken from, and sets
- * `trap.cleanup` to undo that registration if the trap is interrupted.
+ * Blocks the task `task` in a new trap and returns its promise.
+ * `arm(trap, arg)` registers the trap wherever it will be woken from, and
+ * sets `trap.cleanup` to undo that registration if the trap is interrupted.
+ * (`arg` lets a shared `arm` take what a closure would capture: a closure
+ * per blocking operation costs its context too.)
  *
  * A cancel or timeout that arrived while the task was not blocked is
  * delivered here instead of blocking; so is a deadline that passed while
  * the task computed (see Scheduler.beforeBlock).
  */
-export function suspend<T>(
+export function suspend<T, A = undefined>(
   task: TaskCore,
   state: string,
-  arm: (trap: Trap<T>) => void,
+  arm: (trap: Trap<T>, arg: A) => void,
+  arg: A,
 ): Promise<T> {
   task.sched.beforeBlock();
   const pending = deliverPending(task);
   if (pending !== undefined) return pending;
   const trap = new Trap<T>(task);
   task.block(trap as Trap, state);
-  arm(trap);
+  arm(trap, arg);
   task.sched.release(task);
   return trap.promise;
 }
@@ -355,9 +358,11 @@ export function suspendInList(
  * never unhandled.
  */
 export function suspendOn<T>(task: TaskCore, state: string, promise: PromiseLike<T>): Promise<T> {
-  return suspend<T>(task, state, (trap) => {
-    promise.then((value) => trap.wake(value), (error) => trap.fail(error));
-  });
+  return suspend(task, state, armOn<T>, promise);
+}
+
+function armOn<T>(trap: Trap<T>, promise: PromiseLike<T>): void {
+  promise.then((value) => trap.wake(value), (error) => trap.fail(error));
 }
 
 /** Registers `trap` to be woken after `seconds` on the task's kernel clock. */

@@ -26,8 +26,8 @@ export function sleep(seconds: number): Promise<void> {
   try {
     checkSeconds(seconds, "sleep");
     const task = currentCore("sleep");
-    if (seconds === 0) return suspend<void>(task, "READY", wakeNow);
-    return suspend<void>(task, "TIME_SLEEP", (trap) => armSleep(trap, seconds));
+    if (seconds === 0) return suspend(task, "READY", wakeNow, undefined);
+    return suspend(task, "TIME_SLEEP", armSleep, seconds);
   } catch (error) {
     return Promise.reject(error);
   }
