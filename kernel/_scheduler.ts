@@ -791,12 +791,19 @@ export class Scheduler implements TaskScheduler {
     }
   }
 
-  /** Expires every deadline up to `now`; the wakes queue (the caller dispatches). */
+  /**
+   * Expires every deadline up to `now`, earliest first; the wakes queue (the
+   * caller dispatches). An entry that an earlier one's expiry cancelled is
+   * skipped; one it added that is already due expires too.
+   */
   #runTimers(now: number): void {
     const queueing = this.#queueWakes;
     this.#queueWakes = true;
     try {
-      for (const entry of this.#timers.popExpired(now)) entry.target.expire(now);
+      const timers = this.#timers;
+      for (let entry = timers.popDue(now); entry !== undefined; entry = timers.popDue(now)) {
+        entry.target.expire(now);
+      }
     } finally {
       this.#queueWakes = queueing;
     }
