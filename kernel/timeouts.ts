@@ -81,6 +81,21 @@ function withDeadline<T, D>(
     // timeoutResult is undefined here, so what sharedIgnored returns is a D.
     return started.then(sharedReturned, ignore ? sharedIgnored : sharedThrew) as Promise<T | D>;
   }
+  return endThrough(started, block, ignore, timeoutResult);
+}
+
+/**
+ * Ends `block` when `started` settles, through closures of its own: for a
+ * block nested in another of the same task, or with a timeoutResult. A
+ * function apart from withDeadline, whose every call would otherwise build
+ * the context these closures capture (~70 B), shared handlers or not.
+ */
+function endThrough<T, D>(
+  started: Promise<T>,
+  block: TimeoutBlock,
+  ignore: boolean,
+  timeoutResult: D,
+): Promise<T | D> {
   return started.then(
     (value) => {
       exitTimeout(block);
