@@ -728,9 +728,22 @@ export class TaskCore {
     }
   }
 
-  /** Blocks the running task `waiter` until this task terminates. */
-  waitFor(waiter: TaskCore): Promise<void> {
-    if (this.terminated) return Promise.resolve();
+  /**
+   * Blocks the running task `waiter` until this task terminates; then
+   * `finish(finishArg)`, if given, is the wait's last step (Trap.finish).
+   */
+  waitFor(
+    waiter: TaskCore,
+    finish?: (arg: unknown) => unknown,
+    finishArg?: unknown,
+  ): Promise<unknown> {
+    if (this.terminated) {
+      try {
+        return Promise.resolve(finish?.(finishArg));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     if (waiter === this) {
       // A task waiting on itself can only leave through a cancellation.
       const pending = deliverPending(waiter);
@@ -739,7 +752,7 @@ export class TaskCore {
         new CurioError(`Cannot wait for task ${this.id}: a task cannot wait for itself`),
       );
     }
-    return suspendInList(waiter, "TASK_JOIN", this.joiners) as Promise<void>;
+    return suspendInList(waiter, "TASK_JOIN", this.joiners, undefined, finish, finishArg);
   }
 }
 

@@ -10,6 +10,9 @@ import { currentCore, type TaskCore } from "./_task_core.ts";
 import { CancelledError, TaskError } from "./errors.ts";
 import { noteCollected } from "./_task_collect.ts";
 
+/** `task.#collect()`, as a join's last step (set in Task's static block). */
+let collect: (task: unknown) => unknown;
+
 /**
  * A running (or finished) task, as returned by {@linkcode spawn} and
  * {@linkcode currentTask}. Tasks are not constructed directly.
@@ -139,11 +142,17 @@ export class Task<T = unknown> {
     try {
       const core = this.#core;
       const me = currentCore("join a task");
-      if (!core.terminated) return core.waitFor(me).then(() => this.#collect());
+      // Waiting: the outcome is collected as the joiner resumes (the wait's
+      // last step), with no closure or extra promise per join.
+      if (!core.terminated) return core.waitFor(me, collect, this) as Promise<T>;
       return Promise.resolve(this.#collect());
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  static {
+    collect = (task) => (task as Task).#collect();
   }
 
   /** The outcome of the terminated task, for join(): its result, or its error as a TaskError. */
