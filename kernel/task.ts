@@ -140,12 +140,10 @@ export class Task<T = unknown> {
   join(): Promise<T> {
     // Not an async function: joining is on the hot path (one frame less).
     try {
-      const core = this.#core;
       const me = currentCore("join a task");
-      // Waiting: the outcome is collected as the joiner resumes (the wait's
-      // last step), with no closure or extra promise per join.
-      if (!core.terminated) return core.waitFor(me, collect, this) as Promise<T>;
-      return Promise.resolve(this.#collect());
+      // The outcome is collected at once if the task has ended, else as the
+      // joiner resumes (the wait's last step): no closure or extra promise.
+      return this.#core.waitFor(me, collect, this) as Promise<T>;
     } catch (error) {
       return Promise.reject(error);
     }

@@ -31,14 +31,14 @@ Deno.test("TimeQueue.popDue skips cancelled entries, including one cancelled by 
   const queue = new TimeQueue();
   const log: string[] = [];
   const second = entry(1, "second", log);
-  queue.insert(entry(0, "gone", log));
+  queue.insert(entry(0, "early", log));
   const cancelled = entry(0.5, "cancelled", log);
   queue.insert(cancelled);
   cancelled.cancel();
   queue.insert(new TimerEntry(1, { expire: () => (log.push("first"), second.cancel()) }));
   queue.insert(second);
   popAll(queue, 1);
-  assert.deepEqual(log, ["gone", "first"], "a cancelled entry was expired");
+  assert.deepEqual(log, ["early", "first"], "a cancelled entry was expired");
   assert.equal(queue.size, 0, "live count should be back to zero");
 });
 
