@@ -17,6 +17,28 @@ export interface RowResult {
   notes: Partial<Record<Impl, string>>;
   /** What one round does, for the notes under the table. */
   what: string;
+  /**
+   * Rate rows: the quartiles (25th, 75th percentile) of curio / raw taken
+   * round by round, each round's two runs back to back. On a machine whose
+   * speed drifts, it says how far the ratio of medians can be trusted.
+   */
+  spread?: readonly [number, number];
+}
+
+/** The `p`-quantile (0..1) of `values`, interpolating between neighbours. */
+export function quantile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new RangeError("Cannot take a quantile of no values");
+  const s = [...values].sort((a, b) => a - b);
+  const at = (s.length - 1) * p;
+  const lo = Math.floor(at);
+  const hi = Math.min(lo + 1, s.length - 1);
+  return s[lo]! + (s[hi]! - s[lo]!) * (at - lo);
+}
+
+/** The spread cell: "0.81–0.88×", or empty. */
+function fmtSpread(row: RowResult): string {
+  const sp = row.spread;
+  return sp === undefined ? "" : `${shortRatio(sp[0])}–${shortRatio(sp[1])}×`;
 }
 
 /** The goal as a ratio to raw (memory: raw bytes / the goal's KB, or 1 for "≤ raw"), if it can be read. */
@@ -74,12 +96,14 @@ export function markdown(rows: RowResult[], machine: string, command: string): s
   lines.push("memory, measured in a fresh process per implementation after a forced GC).", "");
   lines.push(
     "Ratios are to raw Deno in the same run, higher is better (for memory: raw bytes / bytes).",
+    '"curio / raw by round" is the middle half (25th to 75th percentile) of curio / raw taken round',
+    "by round: how far this machine's drift moves the ratio.",
     "",
   );
   lines.push(
-    "| row | curio | raw Deno | Effection 4 | Effect 4 | curio / raw | Effection / raw | Effect / raw | goal (curio) |",
+    "| row | curio | raw Deno | Effection 4 | Effect 4 | curio / raw | curio / raw by round | Effection / raw | Effect / raw | goal (curio) |",
   );
-  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const row of rows) {
     const cells = [
       row.title,
@@ -88,6 +112,7 @@ export function markdown(rows: RowResult[], machine: string, command: string): s
       formatValue(row, "effection"),
       formatValue(row, "effect"),
       fmtRatio(ratio(row, "curio")),
+      fmtSpread(row),
       fmtRatio(ratio(row, "effection")),
       fmtRatio(ratio(row, "effect")),
       row.goal,
@@ -117,6 +142,7 @@ export function textTable(rows: RowResult[]): string {
     "effection",
     "effect",
     "curio/raw",
+    "by round",
     "effn/raw",
     "effect/raw",
   ];
@@ -127,6 +153,7 @@ export function textTable(rows: RowResult[]): string {
     formatValue(row, "effection"),
     formatValue(row, "effect"),
     fmtRatio(ratio(row, "curio")),
+    fmtSpread(row),
     fmtRatio(ratio(row, "effection")),
     fmtRatio(ratio(row, "effect")),
   ]);

@@ -16,7 +16,15 @@ import * as curio from "./_curio.ts";
 import type { CurioApi } from "./_curio.ts";
 import { loadPeers } from "./_peer_api.ts";
 import { SIZES } from "./_sizes.ts";
-import { type Impl, IMPLS, markdown, type RowResult, svgChart, textTable } from "./_report.ts";
+import {
+  type Impl,
+  IMPLS,
+  markdown,
+  quantile,
+  type RowResult,
+  svgChart,
+  textTable,
+} from "./_report.ts";
 
 type Workload = () => Promise<number>;
 
@@ -386,6 +394,9 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
     spec.kind === "bytes" ? result.notes[impl] === undefined : spec.run[impl] !== undefined
   );
   const samples = new Map<Impl, number[]>(impls.map((impl) => [impl, []]));
+  /** curio's and raw's value in each measured round, for the per-round ratio. */
+  const curioByRound = new Map<number, number>();
+  const rawByRound = new Map<number, number>();
   const failed = new Set<Impl>();
   const spent = new Map<Impl, number>(impls.map((impl) => [impl, 0]));
   const rss = new Map<Impl, number[]>(impls.map((impl) => [impl, []]));
@@ -412,7 +423,11 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
         }
         spent.set(impl, spent.get(impl)! + performance.now() - t0);
         // A round this slow is warm by itself: keep it rather than run another.
-        if (!warmup || performance.now() - t0 > SLOW_ROUND_MS) samples.get(impl)!.push(value);
+        if (!warmup || performance.now() - t0 > SLOW_ROUND_MS) {
+          samples.get(impl)!.push(value);
+          if (impl === "curio") curioByRound.set(round, value);
+          if (impl === "raw") rawByRound.set(round, value);
+        }
         progress(
           `  ${spec.id} ${impl.padEnd(9)} ${
             warmup ? "warm-up" : `round ${round - warmups + 1}/${total - warmups}`
@@ -429,6 +444,13 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
         progress(`  ${spec.id} ${impl}: failed: ${message}`);
       }
     }
+  }
+  const perRound = [...curioByRound].flatMap(([round, v]) => {
+    const r = rawByRound.get(round);
+    return r === undefined || r === 0 ? [] : [v / r];
+  });
+  if (spec.kind === "rate" && perRound.length >= 3 && !failed.has("curio")) {
+    result.spread = [quantile(perRound, 0.25), quantile(perRound, 0.75)];
   }
   for (const [impl, values] of samples) {
     if (values.length > 0 && !failed.has(impl)) result.values[impl] = median(values);
