@@ -66,10 +66,9 @@ function progress(message: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(message + "\n"));
 }
 
+/** The median: the 0.5-quantile, between the two middle values when there are two. */
 function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return quantile(values, 0.5);
 }
 
 // --- memory (child process side) -------------------------------------------
