@@ -35,6 +35,11 @@ export function quantile(values: readonly number[], p: number): number {
   return s[lo]! + (s[hi]! - s[lo]!) * (at - lo);
 }
 
+/** The median: between the two middle values when there are two. */
+export function median(values: readonly number[]): number {
+  return quantile(values, 0.5);
+}
+
 /** The spread cell: "0.81–0.88×", or empty. */
 function fmtSpread(row: RowResult): string {
   const sp = row.spread;

@@ -12,6 +12,7 @@ import * as raw from "./_raw.ts";
 import * as curio from "./_curio.ts";
 import type { CurioApi } from "./_curio.ts";
 import { SIZES } from "./_sizes.ts";
+import { median } from "./_report.ts";
 
 function arg(name: string): string | undefined {
   const prefix = `--${name}=`;
@@ -102,12 +103,6 @@ const rows: Row[] = [
     curio: (c) => curio.thread(c),
   },
 ];
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 const rate = (ops: number, ms: number): string =>
   Math.round(ops / (ms / 1000)).toLocaleString("en-US").padStart(12);

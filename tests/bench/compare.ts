@@ -20,6 +20,7 @@ import {
   type Impl,
   IMPLS,
   markdown,
+  median,
   quantile,
   type RowResult,
   svgChart,
@@ -64,11 +65,6 @@ function arg(name: string): string | undefined {
 
 function progress(message: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(message + "\n"));
-}
-
-/** The median: the 0.5-quantile, between the two middle values when there are two. */
-function median(values: number[]): number {
-  return quantile(values, 0.5);
 }
 
 // --- memory (child process side) -------------------------------------------
@@ -392,10 +388,8 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
   const impls = IMPLS.filter((impl) =>
     spec.kind === "bytes" ? result.notes[impl] === undefined : spec.run[impl] !== undefined
   );
-  const samples = new Map<Impl, number[]>(impls.map((impl) => [impl, []]));
-  /** curio's and raw's value in each measured round, for the per-round ratio. */
-  const curioByRound = new Map<number, number>();
-  const rawByRound = new Map<number, number>();
+  /** Each implementation's measured value by round (a round may skip a slow one). */
+  const samples = new Map<Impl, Map<number, number>>(impls.map((impl) => [impl, new Map()]));
   const failed = new Set<Impl>();
   const spent = new Map<Impl, number>(impls.map((impl) => [impl, 0]));
   const rss = new Map<Impl, number[]>(impls.map((impl) => [impl, []]));
@@ -408,7 +402,7 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
     for (const impl of order) {
       if (failed.has(impl)) continue;
       // A slow implementation gets fewer rounds, so the whole run stays short.
-      if (spent.get(impl)! > ROW_BUDGET_MS && samples.get(impl)!.length > 0) continue;
+      if (spent.get(impl)! > ROW_BUDGET_MS && samples.get(impl)!.size > 0) continue;
       const t0 = performance.now();
       try {
         let value: number;
@@ -422,11 +416,7 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
         }
         spent.set(impl, spent.get(impl)! + performance.now() - t0);
         // A round this slow is warm by itself: keep it rather than run another.
-        if (!warmup || performance.now() - t0 > SLOW_ROUND_MS) {
-          samples.get(impl)!.push(value);
-          if (impl === "curio") curioByRound.set(round, value);
-          if (impl === "raw") rawByRound.set(round, value);
-        }
+        if (!warmup || performance.now() - t0 > SLOW_ROUND_MS) samples.get(impl)!.set(round, value);
         progress(
           `  ${spec.id} ${impl.padEnd(9)} ${
             warmup ? "warm-up" : `round ${round - warmups + 1}/${total - warmups}`
@@ -444,14 +434,16 @@ async function measureRow(spec: RowSpec, rounds: number): Promise<RowResult> {
       }
     }
   }
-  const perRound = [...curioByRound].flatMap(([round, v]) => {
+  const rawByRound = samples.get("raw") ?? new Map<number, number>();
+  const perRound = [...samples.get("curio") ?? []].flatMap(([round, v]) => {
     const r = rawByRound.get(round);
     return r === undefined || r === 0 ? [] : [v / r];
   });
   if (spec.kind === "rate" && perRound.length >= 3 && !failed.has("curio")) {
     result.spread = [quantile(perRound, 0.25), quantile(perRound, 0.75)];
   }
-  for (const [impl, values] of samples) {
+  for (const [impl, byRound] of samples) {
+    const values = [...byRound.values()];
     if (values.length > 0 && !failed.has(impl)) result.values[impl] = median(values);
     const r = rss.get(impl)!;
     if (r.length > 0) {

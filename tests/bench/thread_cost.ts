@@ -15,6 +15,7 @@
 
 import { run, runInThread } from "@curio/curio";
 import { _futureWait, _rescheduleTasks, _waitOnQueue, KernelQueue } from "@curio/curio/traps";
+import { median } from "./_report.ts";
 
 function arg(name: string): string | undefined {
   const prefix = `--${name}=`;
@@ -154,12 +155,6 @@ const rows: Array<{ title: string; calls: number; run: () => Promise<number> }> 
     run: () => stubbed(() => run(() => loop((x) => runInThread(inc, x), STUB_CALLS))),
   },
 ];
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 const micros = rows.map(() => [] as number[]);
 for (let round = 0; round <= rounds; round++) {
